@@ -1,0 +1,62 @@
+# Two commands matter: `make run` starts the bot, `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(VENV)/bin
+# Rasa 3.6 needs Python 3.10; .python-version makes pyenv's python3.10 shim work.
+PYTHON ?= $(shell command -v python3.10 2>/dev/null || pyenv which python3.10 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | tail -n 1)
+STAMP := $(VENV)/.installed
+
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export PYTHONWARNINGS := ignore::DeprecationWarning
+
+.PHONY: help setup db train run shell test lint eval validate clean
+
+help:
+	@echo "make run    - set up, seed the demo database, train if needed, start the bot"
+	@echo "make test   - set up, train if needed, run the whole test suite"
+	@echo "make shell  - chat with the running bot as a demo customer (CUSTOMER=cust-lv-owner)"
+	@echo "make setup | db | train | eval | lint | validate | clean"
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.10 not found: install it (e.g. pyenv install 3.10.13)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip==24.2"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+db: setup
+	$(BIN)/bot db init
+	$(BIN)/bot demo seed
+
+# Rasa fingerprints config, domain and data: an unchanged project is not retrained.
+train: setup
+	$(BIN)/rasa train --fixed-model-name billing --out models
+
+validate: setup
+	$(BIN)/rasa data validate --fail-on-warnings || $(BIN)/rasa data validate
+
+run: db train
+	@scripts/run.sh
+
+shell: setup
+	$(BIN)/bot chat $${CUSTOMER:-cust-lv-owner}
+
+lint: setup
+	$(BIN)/ruff check bot actions tests scripts
+	$(BIN)/mypy
+
+test: setup train
+	$(BIN)/rasa data validate
+	$(BIN)/python -m pytest -q -ra
+
+eval: setup
+	$(BIN)/python scripts/evaluate_nlu.py --out docs/benchmarks.md
+
+clean:
+	rm -rf models results var .pytest_cache

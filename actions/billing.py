@@ -1,0 +1,86 @@
+"""Finding the customer's past-due subscription and what can be done about it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.auth import customer_from_metadata
+from bot.billing import PastDue, find_past_due
+from bot.config import get_settings
+from bot.db import get_engine, session_scope
+from bot.errors import AuthError, NotFound
+from bot.i18n import format_day, format_expiry, format_money, resolve_language
+
+logger = logging.getLogger(__name__)
+
+KNOWN_DECLINE_REASONS = ("expired_card", "insufficient_funds", "card_declined")
+
+
+def signed_in_customer(tracker: Tracker) -> str:
+    """The customer named by the latest message's token.
+
+    Raises:
+        AuthError: no valid token came with the message.
+    """
+    metadata = (tracker.latest_message or {}).get("metadata")
+    return customer_from_metadata(metadata, get_settings().auth_secret)
+
+
+def utter_past_due(dispatcher: CollectingDispatcher, due: PastDue, language: str) -> None:
+    """Says what is past due, why the charge failed, and which options the customer has."""
+    dispatcher.utter_message(
+        response="utter_past_due_summary",
+        subscription=due.subscription,
+        amount=format_money(due.amount, due.currency, language),
+        due_date=format_day(due.due_date, language),
+    )
+    card = due.failed_card
+    if card is None:
+        dispatcher.utter_message(response="utter_settle_options_nonowner")
+        return
+    reason = due.decline_reason if due.decline_reason in KNOWN_DECLINE_REASONS else "unknown"
+    dispatcher.utter_message(
+        response=f"utter_decline_reason_{reason}",
+        card_brand=card.brand,
+        card_last4=card.last4,
+        card_expiry=format_expiry(card.exp_month, card.exp_year),
+    )
+    options = "utter_settle_options_owner" if card.is_owner else "utter_settle_options_nonowner"
+    dispatcher.utter_message(response=options)
+
+
+class ActionExplainPastDue(Action):
+    """Looks up the signed-in customer's past-due balance and offers the next steps."""
+
+    def name(self) -> str:
+        return "action_explain_past_due"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        language = resolve_language(tracker.get_slot("language"))
+        try:
+            customer_id = signed_in_customer(tracker)
+            with session_scope(get_engine(get_settings().database_url)) as session:
+                balances = find_past_due(session, customer_id)
+        except (AuthError, NotFound) as exc:
+            logger.info("no account access for %s: %s", tracker.sender_id, exc)
+            dispatcher.utter_message(response="utter_no_account_access")
+            dispatcher.utter_message(response="utter_settle_procedure")
+            return []
+        except SQLAlchemyError:
+            logger.exception("billing lookup failed for %s", tracker.sender_id)
+            dispatcher.utter_message(response="utter_billing_unavailable")
+            return []
+        if not balances:
+            dispatcher.utter_message(response="utter_nothing_past_due")
+            return []
+        for due in balances:
+            utter_past_due(dispatcher, due, language)
+        return []

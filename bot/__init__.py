@@ -1,0 +1,1 @@
+"""Multilingual billing-support bot: everything except the Rasa SDK actions."""

@@ -1,0 +1,66 @@
+"""A terminal chat with the running bot over the REST channel, as a signed-in customer."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+
+def send(url: str, sender: str, text: str, metadata: dict[str, Any], timeout: float = 30) -> list:
+    """Posts one message to the REST channel; returns the bot's replies."""
+    body = json.dumps({"sender": sender, "message": text, "metadata": metadata}).encode()
+    request = urllib.request.Request(
+        f"{url.rstrip('/')}/webhooks/rest/webhook",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read().decode() or "[]")
+
+
+def render(reply: dict[str, Any]) -> str:
+    """One bot reply as terminal text, buttons numbered."""
+    lines = [reply["text"]] if reply.get("text") else []
+    for number, button in enumerate(reply.get("buttons") or [], start=1):
+        lines.append(f"  [{number}] {button.get('title')}  ({button.get('payload')})")
+    return "\n".join(lines)
+
+
+def chat_loop(
+    url: str, token: str | None, language: str | None, read: Callable[[str], str] = input
+) -> None:
+    """Reads lines from the terminal until EOF or /quit; a button's number picks it."""
+    sender = f"shell-{uuid.uuid4().hex[:8]}"
+    metadata: dict[str, Any] = {}
+    if token:
+        metadata["customer_token"] = token
+    if language:
+        metadata["language"] = language
+    buttons: list[dict[str, Any]] = []
+    print(f"Chatting with {url} as {sender}. Type /quit to leave.")
+    while True:
+        try:
+            text = read("you> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return
+        if text in ("/quit", "/exit"):
+            return
+        if not text:
+            continue
+        if text.isdigit() and 0 < int(text) <= len(buttons):
+            text = buttons[int(text) - 1]["payload"]
+        try:
+            replies = send(url, sender, text, metadata)
+        except (urllib.error.URLError, OSError) as exc:
+            print(f"(the bot at {url} did not answer: {exc}; is `make run` running?)")
+            continue
+        buttons = []
+        for reply in replies:
+            print("bot> " + render(reply).replace("\n", "\n     "))
+            buttons = reply.get("buttons") or buttons

@@ -1,0 +1,68 @@
+"""Settings from the environment, read once and checked up front."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from bot.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'bot.db'}"
+# Only good for development: production must set its own secret.
+DEVELOPMENT_AUTH_SECRET = "dev-only-secret-change-me-0123456789abcdef"
+MIN_SECRET_LENGTH = 32
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the bot needs to know about its environment."""
+
+    database_url: str
+    auth_secret: str
+    environment: str
+    token_ttl_seconds: int
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Builds settings from environment variables, refusing unsafe combinations.
+
+    Raises:
+        ConfigError: production without a real secret, or a malformed value.
+    """
+    env = os.environ if environ is None else environ
+    environment = env.get("BOT_ENV", "development").strip().lower() or "development"
+    secret = env.get("BOT_AUTH_SECRET", "")
+    if not secret:
+        if environment == "production":
+            raise ConfigError("BOT_AUTH_SECRET must be set when BOT_ENV=production")
+        secret = DEVELOPMENT_AUTH_SECRET
+    elif environment == "production" and secret == DEVELOPMENT_AUTH_SECRET:
+        raise ConfigError("the development BOT_AUTH_SECRET is refused when BOT_ENV=production")
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigError(f"BOT_AUTH_SECRET must be at least {MIN_SECRET_LENGTH} characters")
+    ttl_text = env.get("BOT_TOKEN_TTL_SECONDS", "3600")
+    try:
+        ttl = int(ttl_text)
+    except ValueError as exc:
+        raise ConfigError(f"BOT_TOKEN_TTL_SECONDS is not a number: {ttl_text!r}") from exc
+    if ttl <= 0:
+        raise ConfigError("BOT_TOKEN_TTL_SECONDS must be positive")
+    return Settings(
+        database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+        auth_secret=secret,
+        environment=environment,
+        token_ttl_seconds=ttl,
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, built on first use."""
+    return load_settings()

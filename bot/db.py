@@ -1,0 +1,171 @@
+"""Database models, engines and sessions.
+
+Money is kept in integer minor units (cents) with its ISO currency; card data is
+only brand, last four digits, expiry and a gateway token, never a full number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, declarative_base, relationship
+
+Base: Any = declarative_base()
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id = Column(String(64), primary_key=True)
+    display_name = Column(String(200), nullable=False)
+    language = Column(String(2), nullable=False)
+
+    subscriptions = relationship(
+        "Subscription", back_populates="customer", cascade="all, delete-orphan"
+    )
+    payment_methods = relationship(
+        "PaymentMethod", back_populates="customer", cascade="all, delete-orphan"
+    )
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+    __table_args__ = (CheckConstraint("status IN ('active', 'past_due')", name="ck_sub_status"),)
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    customer_id = Column(String(64), ForeignKey("customers.id"), nullable=False, index=True)
+    product_name = Column(String(200), nullable=False)
+    status = Column(String(16), nullable=False, default="active")
+
+    customer = relationship("Customer", back_populates="subscriptions")
+    balances = relationship("Balance", back_populates="subscription", cascade="all, delete-orphan")
+
+
+class PaymentMethod(Base):
+    __tablename__ = "payment_methods"
+    __table_args__ = (
+        CheckConstraint("exp_month BETWEEN 1 AND 12", name="ck_pm_exp_month"),
+        CheckConstraint("length(last4) = 4", name="ck_pm_last4"),
+    )
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    customer_id = Column(String(64), ForeignKey("customers.id"), nullable=False, index=True)
+    brand = Column(String(32), nullable=False)
+    last4 = Column(String(4), nullable=False)
+    exp_month = Column(Integer, nullable=False)
+    exp_year = Column(Integer, nullable=False)
+    # Whether this customer is the card's owner: owners may change its expiry date.
+    is_owner = Column(Boolean, nullable=False)
+    gateway_token = Column(String(64), nullable=False, unique=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    customer = relationship("Customer", back_populates="payment_methods")
+
+
+class Balance(Base):
+    __tablename__ = "balances"
+    __table_args__ = (
+        CheckConstraint("amount_minor >= 0", name="ck_balance_amount"),
+        CheckConstraint("status IN ('open', 'settled')", name="ck_balance_status"),
+    )
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    subscription_id = Column(Integer, ForeignKey("subscriptions.id"), nullable=False, index=True)
+    amount_minor = Column(BigInteger, nullable=False)
+    currency = Column(String(3), nullable=False)
+    due_date = Column(Date, nullable=False)
+    status = Column(String(16), nullable=False, default="open")
+
+    subscription = relationship("Subscription", back_populates="balances")
+    attempts = relationship(
+        "PaymentAttempt",
+        back_populates="balance",
+        cascade="all, delete-orphan",
+        order_by="PaymentAttempt.created_at",
+    )
+
+
+class PaymentAttempt(Base):
+    __tablename__ = "payment_attempts"
+    __table_args__ = (
+        CheckConstraint("status IN ('approved', 'declined')", name="ck_attempt_status"),
+        CheckConstraint("amount_minor >= 0", name="ck_attempt_amount"),
+    )
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    balance_id = Column(Integer, ForeignKey("balances.id"), nullable=False, index=True)
+    payment_method_id = Column(Integer, ForeignKey("payment_methods.id"), nullable=False)
+    # Unique in the database, so that a retried charge can never be recorded twice.
+    idempotency_key = Column(String(128), nullable=False, unique=True)
+    amount_minor = Column(BigInteger, nullable=False)
+    currency = Column(String(3), nullable=False)
+    status = Column(String(16), nullable=False)
+    decline_reason = Column(String(64))
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    balance = relationship("Balance", back_populates="attempts")
+    payment_method = relationship("PaymentMethod")
+
+
+def make_engine(url: str) -> Engine:
+    """Creates an engine for `url`; an SQLite file's folder is created if needed."""
+    parsed = make_url(url)
+    kwargs: dict[str, Any] = {"future": True}
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"timeout": 30}
+    else:
+        kwargs["pool_pre_ping"] = True
+    engine = create_engine(url, **kwargs)
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+    return engine
+
+
+def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+@lru_cache(maxsize=8)
+def get_engine(url: str) -> Engine:
+    """One engine per database URL and process, created on first use."""
+    return make_engine(url)
+
+
+def create_schema(engine: Engine) -> None:
+    """Creates the tables that do not exist yet."""
+    Base.metadata.create_all(engine)
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A short session for one unit of work: committed on success, rolled back on error."""
+    with Session(engine, future=True) as session:
+        with session.begin():
+            yield session
