@@ -1,0 +1,181 @@
+"""Measures intent quality per language and writes docs/benchmarks.md.
+
+1. 5-fold cross-validation on the training data (data/nlu): each fold trains on
+   four fifths of all three languages and predicts the fifth; macro-F1 is then
+   computed per language over the pooled predictions.
+2. Held-out sets data/test/nlu_{en,lv,zh}.yml, never used for training.
+3. The same held-out score for the pipeline `rasa init` writes (bench/baseline_config.yml).
+
+A prediction of nlu_fallback counts as out_of_scope (PRODUCT.md allows it) and as
+wrong for every other intent. Run: make eval
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import platform
+import random
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+
+from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter  # noqa: E402
+from rasa.shared.nlu.training_data.loading import load_data  # noqa: E402
+from rasa.shared.nlu.training_data.message import Message  # noqa: E402
+from rasa.shared.nlu.training_data.training_data import TrainingData  # noqa: E402
+from sklearn.metrics import f1_score  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+LANGUAGES = ("en", "lv", "zh")
+FOLDS = 5
+SEED = 42
+
+
+def load_language(path: Path) -> list[Message]:
+    files = sorted(path.glob("*.yml")) if path.is_dir() else [path]
+    examples: list[Message] = []
+    for file in files:
+        examples.extend(load_data(str(file)).intent_examples)
+    return examples
+
+
+def train(config: Path, examples: list[Message], workdir: Path, name: str) -> Path:
+    from rasa.model_training import train_nlu
+
+    data_file = workdir / f"{name}.yml"
+    RasaYAMLWriter().dump(data_file, TrainingData(examples))
+    started = time.monotonic()
+    model = train_nlu(str(config), str(data_file), str(workdir), fixed_model_name=name,
+                      domain=str(ROOT / "domain.yml"))
+    print(f"  trained {name} in {time.monotonic() - started:.0f} s", flush=True)
+    return Path(model)
+
+
+def predict(model: Path, texts: list[str]) -> list[str]:
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model))
+
+    async def run() -> list[str]:
+        return [(await agent.parse_message(text))["intent"]["name"] for text in texts]
+
+    return asyncio.run(run())
+
+
+def score(gold: list[str], predicted: list[str]) -> float:
+    predicted = [
+        "out_of_scope" if p == "nlu_fallback" and g == "out_of_scope" else p
+        for g, p in zip(gold, predicted)
+    ]
+    return float(f1_score(gold, predicted, labels=sorted(set(gold)), average="macro",
+                          zero_division=0))
+
+
+def stratified_folds(examples: list[tuple[str, Message]]) -> list[list[tuple[str, Message]]]:
+    by_class: dict[tuple[str, str], list] = defaultdict(list)
+    for lang, message in examples:
+        by_class[(lang, message.get("intent"))].append((lang, message))
+    rng = random.Random(SEED)
+    folds: list[list] = [[] for _ in range(FOLDS)]
+    for key in sorted(by_class):
+        items = by_class[key]
+        rng.shuffle(items)
+        for i, item in enumerate(items):
+            folds[i % FOLDS].append(item)
+    return folds
+
+
+def held_out(config: Path, training: list[Message], tests: dict, workdir: Path, name: str):
+    model = train(config, training, workdir, name)
+    scores, errors = {}, {}
+    for lang, examples in tests.items():
+        gold = [m.get("intent") for m in examples]
+        texts = [m.get("text") for m in examples]
+        predicted = predict(model, texts)
+        scores[lang] = score(gold, predicted)
+        errors[lang] = [(t, g, p) for t, g, p in zip(texts, gold, predicted)
+                        if p != g and not (g == "out_of_scope" and p == "nlu_fallback")]
+    return scores, errors
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    parser.add_argument("--config", default=str(ROOT / "config.yml"))
+    parser.add_argument("--baseline", default=str(ROOT / "bench" / "baseline_config.yml"))
+    parser.add_argument("--skip-cv", action="store_true", help="held-out scores only")
+    args = parser.parse_args()
+
+    train_sets = {lang: load_language(ROOT / "data" / "nlu" / lang) for lang in LANGUAGES}
+    tests = {lang: load_language(ROOT / "data" / "test" / f"nlu_{lang}.yml") for lang in LANGUAGES}
+    training = [m for lang in LANGUAGES for m in train_sets[lang]]
+    overlap = {m.get("text").lower() for m in training} & {
+        m.get("text").lower() for lang in LANGUAGES for m in tests[lang]}
+    started = time.monotonic()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        print("held-out: this project's pipeline", flush=True)
+        ours, our_errors = held_out(Path(args.config), training, tests, workdir, "ours")
+        print("held-out: the rasa init baseline", flush=True)
+        base, _ = held_out(Path(args.baseline), training, tests, workdir, "baseline")
+
+        cv: dict[str, float] = {}
+        if not args.skip_cv:
+            tagged = [(lang, m) for lang in LANGUAGES for m in train_sets[lang]]
+            folds = stratified_folds(tagged)
+            gold: dict[str, list[str]] = defaultdict(list)
+            pred: dict[str, list[str]] = defaultdict(list)
+            for k, fold in enumerate(folds):
+                print(f"cross-validation fold {k + 1}/{FOLDS}", flush=True)
+                rest = [m for j, f in enumerate(folds) if j != k for _, m in f]
+                model = train(Path(args.config), rest, workdir, f"fold{k}")
+                predicted = predict(model, [m.get("text") for _, m in fold])
+                for (lang, message), p in zip(fold, predicted):
+                    gold[lang].append(message.get("intent"))
+                    pred[lang].append(p)
+            cv = {lang: score(gold[lang], pred[lang]) for lang in LANGUAGES}
+
+    minutes = (time.monotonic() - started) / 60
+    lines = [
+        "# Benchmarks",
+        "",
+        "## NLU intent quality per language",
+        "",
+        f"Measured {dt.date.today().isoformat()} with `make eval` "
+        f"(`python scripts/evaluate_nlu.py --out docs/benchmarks.md`), "
+        f"{minutes:.0f} minutes on {os.cpu_count()} CPU cores, Python {platform.python_version()}.",
+        "",
+        "Macro-F1 over intents. nlu_fallback counts as out_of_scope (PRODUCT.md allows it) "
+        "and as an error for any other intent. Training examples per language: "
+        + ", ".join(f"{lang} {len(train_sets[lang])}" for lang in LANGUAGES)
+        + "; held-out: " + ", ".join(f"{lang} {len(tests[lang])}" for lang in LANGUAGES)
+        + f"; texts in both: {len(overlap)}.",
+        "",
+        "| language | 5-fold CV (training data) | held-out | held-out, `rasa init` baseline |",
+        "|---|---|---|---|",
+    ]
+    for lang in LANGUAGES:
+        cv_cell = f"{cv[lang]:.3f}" if lang in cv else "not run"
+        lines.append(f"| {lang} | {cv_cell} | {ours[lang]:.3f} | {base[lang]:.3f} |")
+    lines += ["", "Held-out examples this project's pipeline gets wrong:", ""]
+    for lang in LANGUAGES:
+        for text, gold_intent, predicted in our_errors[lang]:
+            lines.append(f"- {lang}: \"{text}\": expected {gold_intent}, got {predicted}")
+        if not our_errors[lang]:
+            lines.append(f"- {lang}: none")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

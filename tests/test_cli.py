@@ -1,0 +1,48 @@
+"""The `bot` command, run the way a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.auth import verify_token
+from bot.cli import main
+from tests.conftest import TEST_SECRET
+
+BOT = Path(sys.executable).parent / "bot"
+
+
+def test_db_init_then_demo_seed_then_token(capsys: pytest.CaptureFixture) -> None:
+    assert main(["db", "init"]) == 0
+    assert main(["demo", "seed"]) == 0
+    assert main(["demo", "seed"]) == 0
+    assert "cust-zh-nonowner" in capsys.readouterr().out
+    assert main(["token", "cust-lv-owner", "--ttl", "120"]) == 0
+    token = capsys.readouterr().out.strip()
+    assert verify_token(token, TEST_SECRET) == "cust-lv-owner"
+
+
+def test_a_token_for_an_unknown_customer_is_refused(capsys: pytest.CaptureFixture) -> None:
+    main(["demo", "seed"])
+    capsys.readouterr()
+    assert main(["token", "cust-nobody"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "cust-nobody" in captured.err
+
+
+def test_the_console_script_is_installed_and_refuses_unsafe_production(tmp_path: Path) -> None:
+    env = {**os.environ, "BOT_ENV": "production", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    env.pop("BOT_AUTH_SECRET", None)
+    result = subprocess.run([str(BOT), "db", "init"], env=env, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "BOT_AUTH_SECRET" in result.stderr
+
+
+def test_a_missing_subcommand_is_a_usage_error() -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo"])
+    assert exit_info.value.code == 2
