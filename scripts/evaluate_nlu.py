@@ -18,6 +18,7 @@ import datetime as dt
 import os
 import platform
 import random
+import re
 import sys
 import tempfile
 import time
@@ -32,6 +33,8 @@ from rasa.shared.nlu.training_data.message import Message  # noqa: E402
 from rasa.shared.nlu.training_data.training_data import TrainingData  # noqa: E402
 from sklearn.metrics import f1_score  # noqa: E402
 
+from bot.i18n import fold_diacritics  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = ("en", "lv", "zh")
 FOLDS = 5
@@ -44,6 +47,11 @@ def load_language(path: Path) -> list[Message]:
     for file in files:
         examples.extend(load_data(str(file)).intent_examples)
     return examples
+
+
+def normalized(text: str) -> str:
+    """Lower case, no diacritics, no punctuation: how duplicates are recognised."""
+    return re.sub(r"[\W_]+", " ", fold_diacritics(text.lower())).strip()
 
 
 def train(config: Path, examples: list[Message], workdir: Path, name: str) -> Path:
@@ -116,8 +124,12 @@ def main() -> int:
     train_sets = {lang: load_language(ROOT / "data" / "nlu" / lang) for lang in LANGUAGES}
     tests = {lang: load_language(ROOT / "data" / "test" / f"nlu_{lang}.yml") for lang in LANGUAGES}
     training = [m for lang in LANGUAGES for m in train_sets[lang]]
-    overlap = {m.get("text").lower() for m in training} & {
-        m.get("text").lower() for lang in LANGUAGES for m in tests[lang]}
+    # Short phrases ("yes", "你好") occur in both sets by nature; they are not scored.
+    trained = {normalized(m.get("text")) for m in training}
+    shared = {lang: sum(normalized(m.get("text")) in trained for m in tests[lang])
+              for lang in LANGUAGES}
+    tests = {lang: [m for m in tests[lang] if normalized(m.get("text")) not in trained]
+             for lang in LANGUAGES}
     started = time.monotonic()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -156,8 +168,9 @@ def main() -> int:
         "Macro-F1 over intents. nlu_fallback counts as out_of_scope (PRODUCT.md allows it) "
         "and as an error for any other intent. Training examples per language: "
         + ", ".join(f"{lang} {len(train_sets[lang])}" for lang in LANGUAGES)
-        + "; held-out: " + ", ".join(f"{lang} {len(tests[lang])}" for lang in LANGUAGES)
-        + f"; texts in both: {len(overlap)}.",
+        + "; held-out, scored: " + ", ".join(f"{lang} {len(tests[lang])}" for lang in LANGUAGES)
+        + " (not scored, because the same short text is also a training example: "
+        + ", ".join(f"{lang} {shared[lang]}" for lang in LANGUAGES) + ").",
         "",
         "| language | 5-fold CV (training data) | held-out | held-out, `rasa init` baseline |",
         "|---|---|---|---|",
