@@ -51,7 +51,7 @@ lint: setup
 	$(BIN)/ruff check bot actions tests scripts
 	$(BIN)/mypy
 
-test: setup train
+test: setup train lint
 	$(BIN)/rasa data validate
 	$(BIN)/python -m pytest -q -ra
 

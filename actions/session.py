@@ -29,7 +29,9 @@ class ActionSessionStart(Action):
             if value is not None and name != "session_started_metadata"
         )
         metadata = tracker.get_slot("session_started_metadata") or {}
-        language = normalize_language(metadata.get("language")) if isinstance(metadata, dict) else None
+        language = (
+            normalize_language(metadata.get("language")) if isinstance(metadata, dict) else None
+        )
         if language:
             events.append(SlotSet(LANGUAGE_SLOT, language))
         events.append(ActionExecuted("action_listen"))

@@ -87,7 +87,9 @@ def list_subscriptions(session: Session, customer_id: str) -> list[Subscription]
     """The customer's subscriptions, oldest first."""
     get_customer(session, customer_id)
     query = (
-        select(Subscription).where(Subscription.customer_id == customer_id).order_by(Subscription.id)
+        select(Subscription)
+        .where(Subscription.customer_id == customer_id)
+        .order_by(Subscription.id)
     )
     return list(session.scalars(query))
 

@@ -30,7 +30,9 @@ def _cmd_demo_seed(args: argparse.Namespace) -> int:
     create_schema(engine)
     with session_scope(engine) as session:
         seed_demo(session)
-    print(f"seeded {len(DEMO_CUSTOMERS)} demo customers: " + ", ".join(c.id for c in DEMO_CUSTOMERS))
+    print(
+        f"seeded {len(DEMO_CUSTOMERS)} demo customers: " + ", ".join(c.id for c in DEMO_CUSTOMERS)
+    )
     return 0
 
 

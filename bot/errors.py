@@ -1,9 +1,9 @@
 """Errors the bot raises on purpose.
 
-    BotError
-    ├── ConfigError        settings are missing or unsafe; raised at start-up
-    ├── AuthError          a customer token is missing, malformed, forged or expired
-    └── NotFound           a customer, subscription or card does not exist
+BotError
+├── ConfigError        settings are missing or unsafe; raised at start-up
+├── AuthError          a customer token is missing, malformed, forged or expired
+└── NotFound           a customer, subscription or card does not exist
 """
 
 

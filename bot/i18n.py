@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 import regex
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date
 from babel.numbers import format_currency
 
 LANGUAGES = ("en", "lv", "zh")
@@ -76,26 +76,19 @@ def resolve_language(*candidates: Any) -> str:
 
 
 def fold_diacritics(text: str) -> str:
-    """"derīguma termiņš" -> "deriguma termins": how Latvian is often typed."""
+    """ "derīguma termiņš" -> "deriguma termins": how Latvian is often typed."""
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def format_money(amount: Decimal, currency: str, language: str) -> str:
-    """"25,50 €" in Latvian, "¥1,080.00" in Chinese, "$6.00" in English."""
+    """ "25,50 €" in Latvian, "¥1,080.00" in Chinese, "$6.00" in English."""
     return format_currency(amount, currency, locale=BABEL_LOCALES[resolve_language(language)])
 
 
 def format_day(day: dt.date, language: str) -> str:
     """A date as the language writes it in full: "2026. gada 1. novembris"."""
     return format_date(day, format="long", locale=BABEL_LOCALES[resolve_language(language)])
-
-
-def format_moment(moment: dt.datetime, language: str, tz: str = "UTC") -> str:
-    """A date and time as the language writes it, in time zone `tz`."""
-    return format_datetime(
-        moment, format="medium", tzinfo=tz, locale=BABEL_LOCALES[resolve_language(language)]
-    )
 
 
 def format_expiry(month: int, year: int) -> str:

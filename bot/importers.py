@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+from rasa.shared.data import get_data_files, is_nlu_file
 from rasa.shared.importers.rasa import RasaFileImporter
 
 HELD_OUT_DIR = "test"
@@ -24,11 +26,17 @@ class HeldOutExcludingImporter(RasaFileImporter):
         training_data_paths: str | list[str] | None = None,
     ) -> None:
         super().__init__(config_file, domain_path, training_data_paths)
-        self._nlu_files = [f for f in self._nlu_files if not is_held_out(f)]
-        self._story_files = [f for f in self._story_files if not is_held_out(f)]
+        self._nlu_files = [
+            f for f in get_data_files(training_data_paths, is_nlu_file) if not is_held_out(f)
+        ]
+        self._story_files = [
+            f
+            for f in get_data_files(training_data_paths, YAMLStoryReader.is_stories_file)
+            if not is_held_out(f)
+        ]
 
 
 def is_held_out(path: str) -> bool:
     """Whether `path` lies in a held-out folder: .../data/test/..."""
     parts = Path(path).resolve().parts
-    return any(a == "data" and b == HELD_OUT_DIR for a, b in zip(parts, parts[1:]))
+    return any(a == "data" and b == HELD_OUT_DIR for a, b in zip(parts, parts[1:], strict=False))

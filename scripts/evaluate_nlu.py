@@ -60,8 +60,13 @@ def train(config: Path, examples: list[Message], workdir: Path, name: str) -> Pa
     data_file = workdir / f"{name}.yml"
     RasaYAMLWriter().dump(data_file, TrainingData(examples))
     started = time.monotonic()
-    model = train_nlu(str(config), str(data_file), str(workdir), fixed_model_name=name,
-                      domain=str(ROOT / "domain.yml"))
+    model = train_nlu(
+        str(config),
+        str(data_file),
+        str(workdir),
+        fixed_model_name=name,
+        domain=str(ROOT / "domain.yml"),
+    )
     print(f"  trained {name} in {time.monotonic() - started:.0f} s", flush=True)
     return Path(model)
 
@@ -80,10 +85,11 @@ def predict(model: Path, texts: list[str]) -> list[str]:
 def score(gold: list[str], predicted: list[str]) -> float:
     predicted = [
         "out_of_scope" if p == "nlu_fallback" and g == "out_of_scope" else p
-        for g, p in zip(gold, predicted)
+        for g, p in zip(gold, predicted, strict=True)
     ]
-    return float(f1_score(gold, predicted, labels=sorted(set(gold)), average="macro",
-                          zero_division=0))
+    return float(
+        f1_score(gold, predicted, labels=sorted(set(gold)), average="macro", zero_division=0)
+    )
 
 
 def stratified_folds(examples: list[tuple[str, Message]]) -> list[list[tuple[str, Message]]]:
@@ -108,8 +114,11 @@ def held_out(config: Path, training: list[Message], tests: dict, workdir: Path, 
         texts = [m.get("text") for m in examples]
         predicted = predict(model, texts)
         scores[lang] = score(gold, predicted)
-        errors[lang] = [(t, g, p) for t, g, p in zip(texts, gold, predicted)
-                        if p != g and not (g == "out_of_scope" and p == "nlu_fallback")]
+        errors[lang] = [
+            (t, g, p)
+            for t, g, p in zip(texts, gold, predicted, strict=True)
+            if p != g and not (g == "out_of_scope" and p == "nlu_fallback")
+        ]
     return scores, errors
 
 
@@ -126,10 +135,13 @@ def main() -> int:
     training = [m for lang in LANGUAGES for m in train_sets[lang]]
     # Short phrases ("yes", "你好") occur in both sets by nature; they are not scored.
     trained = {normalized(m.get("text")) for m in training}
-    shared = {lang: sum(normalized(m.get("text")) in trained for m in tests[lang])
-              for lang in LANGUAGES}
-    tests = {lang: [m for m in tests[lang] if normalized(m.get("text")) not in trained]
-             for lang in LANGUAGES}
+    shared = {
+        lang: sum(normalized(m.get("text")) in trained for m in tests[lang]) for lang in LANGUAGES
+    }
+    tests = {
+        lang: [m for m in tests[lang] if normalized(m.get("text")) not in trained]
+        for lang in LANGUAGES
+    }
     started = time.monotonic()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -150,7 +162,7 @@ def main() -> int:
                 rest = [m for j, f in enumerate(folds) if j != k for _, m in f]
                 model = train(Path(args.config), rest, workdir, f"fold{k}")
                 predicted = predict(model, [m.get("text") for _, m in fold])
-                for (lang, message), p in zip(fold, predicted):
+                for (lang, message), p in zip(fold, predicted, strict=True):
                     gold[lang].append(message.get("intent"))
                     pred[lang].append(p)
             cv = {lang: score(gold[lang], pred[lang]) for lang in LANGUAGES}
@@ -168,9 +180,11 @@ def main() -> int:
         "Macro-F1 over intents. nlu_fallback counts as out_of_scope (PRODUCT.md allows it) "
         "and as an error for any other intent. Training examples per language: "
         + ", ".join(f"{lang} {len(train_sets[lang])}" for lang in LANGUAGES)
-        + "; held-out, scored: " + ", ".join(f"{lang} {len(tests[lang])}" for lang in LANGUAGES)
+        + "; held-out, scored: "
+        + ", ".join(f"{lang} {len(tests[lang])}" for lang in LANGUAGES)
         + " (not scored, because the same short text is also a training example: "
-        + ", ".join(f"{lang} {shared[lang]}" for lang in LANGUAGES) + ").",
+        + ", ".join(f"{lang} {shared[lang]}" for lang in LANGUAGES)
+        + ").",
         "",
         "| language | 5-fold CV (training data) | held-out | held-out, `rasa init` baseline |",
         "|---|---|---|---|",
@@ -181,7 +195,7 @@ def main() -> int:
     lines += ["", "Held-out examples this project's pipeline gets wrong:", ""]
     for lang in LANGUAGES:
         for text, gold_intent, predicted in our_errors[lang]:
-            lines.append(f"- {lang}: \"{text}\": expected {gold_intent}, got {predicted}")
+            lines.append(f'- {lang}: "{text}": expected {gold_intent}, got {predicted}')
         if not our_errors[lang]:
             lines.append(f"- {lang}: none")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -35,21 +35,35 @@ def test_the_customer_comes_from_metadata() -> None:
         pytest.param(None, id="missing"),
         pytest.param("", id="empty"),
         pytest.param("not-a-jwt", id="garbage"),
-        pytest.param(issue_token("cust-lv-owner", "another-secret-of-enough-length-000", 60),
-                     id="forged"),
-        pytest.param(issue_token("cust-lv-owner", SECRET, 60, now=time.time() - 3600),
-                     id="expired"),
-        pytest.param(_b64({"alg": "none", "typ": "JWT"}) + "."
-                     + _b64({"sub": "cust-lv-owner", "exp": int(time.time()) + 60}) + ".",
-                     id="alg-none"),
-        pytest.param(jwt.encode({"exp": int(time.time()) + 60}, SECRET, algorithm="HS256"),
-                     id="no-subject"),
-        pytest.param(jwt.encode({"sub": "cust-lv-owner"}, SECRET, algorithm="HS256"),
-                     id="no-expiry"),
-        pytest.param(jwt.encode({"sub": "cust-lv-owner", "exp": int(time.time()) + 60},
-                                SECRET, algorithm="HS512"), id="other-algorithm"),
-        pytest.param(jwt.encode({"sub": 42, "exp": int(time.time()) + 60}, SECRET,
-                                algorithm="HS256"), id="subject-not-a-string"),
+        pytest.param(
+            issue_token("cust-lv-owner", "another-secret-of-enough-length-000", 60), id="forged"
+        ),
+        pytest.param(
+            issue_token("cust-lv-owner", SECRET, 60, now=time.time() - 3600), id="expired"
+        ),
+        pytest.param(
+            _b64({"alg": "none", "typ": "JWT"})
+            + "."
+            + _b64({"sub": "cust-lv-owner", "exp": int(time.time()) + 60})
+            + ".",
+            id="alg-none",
+        ),
+        pytest.param(
+            jwt.encode({"exp": int(time.time()) + 60}, SECRET, algorithm="HS256"), id="no-subject"
+        ),
+        pytest.param(
+            jwt.encode({"sub": "cust-lv-owner"}, SECRET, algorithm="HS256"), id="no-expiry"
+        ),
+        pytest.param(
+            jwt.encode(
+                {"sub": "cust-lv-owner", "exp": int(time.time()) + 60}, SECRET, algorithm="HS512"
+            ),
+            id="other-algorithm",
+        ),
+        pytest.param(
+            jwt.encode({"sub": 42, "exp": int(time.time()) + 60}, SECRET, algorithm="HS256"),
+            id="subject-not-a-string",
+        ),
     ],
 )
 def test_a_bad_token_is_refused(token) -> None:
@@ -78,8 +92,11 @@ def test_development_falls_back_to_its_default_secret() -> None:
 
 @pytest.mark.parametrize(
     "environ",
-    [{"BOT_AUTH_SECRET": "short"}, {"BOT_TOKEN_TTL_SECONDS": "soon"},
-     {"BOT_TOKEN_TTL_SECONDS": "0"}],
+    [
+        {"BOT_AUTH_SECRET": "short"},
+        {"BOT_TOKEN_TTL_SECONDS": "soon"},
+        {"BOT_TOKEN_TTL_SECONDS": "0"},
+    ],
 )
 def test_malformed_settings_fail_fast(environ) -> None:
     with pytest.raises(ConfigError):

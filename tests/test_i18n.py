@@ -71,8 +71,15 @@ def test_diacritics_fold_to_how_latvian_is_typed_without_them() -> None:
 
 @pytest.mark.parametrize(
     "value, expected",
-    [("lv", "lv"), ("LV", "lv"), ("lv-LV", "lv"), ("zh_CN", "zh"), ("de", None), (None, None),
-     (5, None)],
+    [
+        ("lv", "lv"),
+        ("LV", "lv"),
+        ("lv-LV", "lv"),
+        ("zh_CN", "zh"),
+        ("de", None),
+        (None, None),
+        (5, None),
+    ],
 )
 def test_language_codes_are_normalized(value, expected) -> None:
     assert normalize_language(value) == expected

@@ -44,7 +44,9 @@ def training() -> dict[str, list]:
 
 @pytest.fixture(scope="module")
 def held_out() -> dict[str, list]:
-    return {lang: examples(PROJECT_ROOT / "data" / "test" / f"nlu_{lang}.yml") for lang in LANGUAGES}
+    return {
+        lang: examples(PROJECT_ROOT / "data" / "test" / f"nlu_{lang}.yml") for lang in LANGUAGES
+    }
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -84,8 +86,12 @@ def test_chinese_mixes_in_latin_words(training) -> None:
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_held_out_examples_are_not_in_the_training_data(training, held_out, language) -> None:
     trained = {normalized(m.get("text")) for m in training[language]}
-    copied = [m.get("text") for m in held_out[language]
-              if normalized(m.get("text")) in trained and len(normalized(m.get("text"))) > MAX_SHARED_LENGTH]
+    copied = [
+        m.get("text")
+        for m in held_out[language]
+        if normalized(m.get("text")) in trained
+        and len(normalized(m.get("text"))) > MAX_SHARED_LENGTH
+    ]
     assert copied == []
     assert len(held_out[language]) >= 40
 
@@ -98,11 +104,16 @@ def test_entities_for_cards_and_expiry_dates_are_annotated(training) -> None:
 
 def test_rasa_train_does_not_read_the_held_out_files() -> None:
     importer = HeldOutExcludingImporter(
-        str(PROJECT_ROOT / "config.yml"), str(PROJECT_ROOT / "domain.yml"), [str(PROJECT_ROOT / "data")]
+        str(PROJECT_ROOT / "config.yml"),
+        str(PROJECT_ROOT / "domain.yml"),
+        [str(PROJECT_ROOT / "data")],
     )
     texts = {m.get("text") for m in importer.get_nlu_data().intent_examples}
-    held = {m.get("text") for lang in LANGUAGES
-            for m in examples(PROJECT_ROOT / "data" / "test" / f"nlu_{lang}.yml")}
+    held = {
+        m.get("text")
+        for lang in LANGUAGES
+        for m in examples(PROJECT_ROOT / "data" / "test" / f"nlu_{lang}.yml")
+    }
     assert texts and not any(is_held_out(f) for f in importer._nlu_files)
     assert held - texts == held - {t for t in held if t in texts}
     assert is_held_out(str(PROJECT_ROOT / "data" / "test" / "nlu_lv.yml"))

@@ -15,31 +15,65 @@ NBSP = "\u00a0"
 @pytest.mark.parametrize(
     "customer, language, facts, reason_response, options_response, buttons",
     [
-        ("cust-lv-owner", "lv",
-         ["Microsoft 365 Business Standard", f"25,50{NBSP}€", "2026. gada 1. novembris",
-          "Visa", "4242", "03/2026", "derīguma termiņš"],
-         "utter_decline_reason_expired_card", "utter_settle_options_owner",
-         ["/change_expiry", "/pick_other_card", "/add_new_card"]),
-        ("cust-zh-nonowner", "zh",
-         ["Microsoft 365 E3", "¥1,080.00", "2026年11月5日", "1111", "余额不足"],
-         "utter_decline_reason_insufficient_funds", "utter_settle_options_nonowner",
-         ["/pick_other_card", "/add_new_card"]),
-        ("cust-en-owner", "en",
-         ["Microsoft 365 Business Basic", "$6.00", "November 10, 2026", "American Express",
-          "8431", "expired"],
-         "utter_decline_reason_expired_card", "utter_settle_options_owner",
-         ["/change_expiry", "/pick_other_card", "/add_new_card"]),
+        (
+            "cust-lv-owner",
+            "lv",
+            [
+                "Microsoft 365 Business Standard",
+                f"25,50{NBSP}€",
+                "2026. gada 1. novembris",
+                "Visa",
+                "4242",
+                "03/2026",
+                "derīguma termiņš",
+            ],
+            "utter_decline_reason_expired_card",
+            "utter_settle_options_owner",
+            ["/change_expiry", "/pick_other_card", "/add_new_card"],
+        ),
+        (
+            "cust-zh-nonowner",
+            "zh",
+            ["Microsoft 365 E3", "¥1,080.00", "2026年11月5日", "1111", "余额不足"],
+            "utter_decline_reason_insufficient_funds",
+            "utter_settle_options_nonowner",
+            ["/pick_other_card", "/add_new_card"],
+        ),
+        (
+            "cust-en-owner",
+            "en",
+            [
+                "Microsoft 365 Business Basic",
+                "$6.00",
+                "November 10, 2026",
+                "American Express",
+                "8431",
+                "expired",
+            ],
+            "utter_decline_reason_expired_card",
+            "utter_settle_options_owner",
+            ["/change_expiry", "/pick_other_card", "/add_new_card"],
+        ),
     ],
 )
 def test_the_past_due_summary_tells_the_facts_in_the_customers_language(
-    app_db: Engine, domain_dict, render, customer, language, facts, reason_response,
-    options_response, buttons,
+    app_db: Engine,
+    domain_dict,
+    render,
+    customer,
+    language,
+    facts,
+    reason_response,
+    options_response,
+    buttons,
 ) -> None:
     tracker = make_tracker(language=language, metadata=token_for(customer))
     messages, events = run_action(ActionExplainPastDue(), tracker, domain_dict)
 
     assert [m["response"] for m in messages] == [
-        "utter_past_due_summary", reason_response, options_response
+        "utter_past_due_summary",
+        reason_response,
+        options_response,
     ]
     assert events == []
     rendered = render(messages, language)
@@ -71,7 +105,10 @@ def test_without_a_valid_token_no_account_data_is_shown(
 ) -> None:
     tracker = make_tracker(language="lv", metadata=metadata)
     messages, _ = run_action(ActionExplainPastDue(), tracker, domain_dict)
-    assert [m["response"] for m in messages] == ["utter_no_account_access", "utter_settle_procedure"]
+    assert [m["response"] for m in messages] == [
+        "utter_no_account_access",
+        "utter_settle_procedure",
+    ]
     text = " ".join(r["text"] for r in render(messages, "lv"))
     assert "25,50" not in text and "4242" not in text
     assert "Noslēgt bilanci" in text

@@ -11,8 +11,13 @@ from tests.actions.conftest import make_tracker, run_action
 
 @pytest.mark.parametrize(
     "metadata, previous, expected",
-    [({"language": "lv"}, "en", "lv"), ({"language": "zh-CN"}, None, "zh"),
-     ({"language": "de"}, "lv", "lv"), ({}, "zh", "zh"), (None, "en", "en")],
+    [
+        ({"language": "lv"}, "en", "lv"),
+        ({"language": "zh-CN"}, None, "zh"),
+        ({"language": "de"}, "lv", "lv"),
+        ({}, "zh", "zh"),
+        (None, "en", "en"),
+    ],
 )
 def test_the_session_starts_in_the_widgets_language(
     domain_dict, metadata, previous, expected

@@ -51,7 +51,15 @@ def _tokens(message: Message) -> list[tuple[str, str]]:
 
 def test_chinese_with_a_latin_word_is_segmented_by_script(detector, tokenizer) -> None:
     message = _pipeline(detector, tokenizer, "我的卡被decline了，怎么办？")
-    assert [text for text, _ in _tokens(message)] == ["我", "的", "卡", "被", "decline", "了", "怎么办"]
+    assert [text for text, _ in _tokens(message)] == [
+        "我",
+        "的",
+        "卡",
+        "被",
+        "decline",
+        "了",
+        "怎么办",
+    ]
 
 
 def test_token_offsets_point_into_the_text(detector, tokenizer) -> None:
@@ -73,7 +81,12 @@ def test_latvian_without_diacritics_shares_lemmas_with_the_written_form(
 def test_punctuation_is_dropped_and_dates_stay_whole(detector, tokenizer) -> None:
     message = _pipeline(detector, tokenizer, "Change the expiry to 12/2027, please!")
     assert [text for text, _ in _tokens(message)] == [
-        "Change", "the", "expiry", "to", "12/2027", "please"
+        "Change",
+        "the",
+        "expiry",
+        "to",
+        "12/2027",
+        "please",
     ]
 
 
@@ -93,8 +106,12 @@ def test_a_chinese_date_entity_aligns_with_tokens(tokenizer) -> None:
 
 @pytest.mark.parametrize(
     "text, language",
-    [("My payment was declined", "en"), ("Mans maksājums tika noraidīts", "lv"),
-     ("mans maksajums netika pienemts", "lv"), ("我的卡被decline了", "zh")],
+    [
+        ("My payment was declined", "en"),
+        ("Mans maksājums tika noraidīts", "lv"),
+        ("mans maksajums netika pienemts", "lv"),
+        ("我的卡被decline了", "zh"),
+    ],
 )
 def test_the_detector_reports_the_language_entity(detector, text: str, language: str) -> None:
     message = Message(data={TEXT: text})

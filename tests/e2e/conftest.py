@@ -109,16 +109,40 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotServers]:
     logs = {name: open(workdir / f"{name}.log", "w") for name in ("actions", "rasa")}
     processes = [
         subprocess.Popen(
-            [str(BIN / "rasa"), "run", "actions", "--actions", "actions",
-             "--port", str(actions_port)],
-            cwd=PROJECT_ROOT, env=env, stdout=logs["actions"], stderr=subprocess.STDOUT,
+            [
+                str(BIN / "rasa"),
+                "run",
+                "actions",
+                "--actions",
+                "actions",
+                "--port",
+                str(actions_port),
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=logs["actions"],
+            stderr=subprocess.STDOUT,
         ),
         subprocess.Popen(
-            [str(BIN / "rasa"), "run", "--model", str(MODEL), "--enable-api",
-             "--interface", "127.0.0.1", "--port", str(rasa_port),
-             "--credentials", str(PROJECT_ROOT / "credentials.yml"),
-             "--endpoints", str(workdir / "endpoints.yml")],
-            cwd=PROJECT_ROOT, env=env, stdout=logs["rasa"], stderr=subprocess.STDOUT,
+            [
+                str(BIN / "rasa"),
+                "run",
+                "--model",
+                str(MODEL),
+                "--enable-api",
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(rasa_port),
+                "--credentials",
+                str(PROJECT_ROOT / "credentials.yml"),
+                "--endpoints",
+                str(workdir / "endpoints.yml"),
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=logs["rasa"],
+            stderr=subprocess.STDOUT,
         ),
     ]
     url = f"http://127.0.0.1:{rasa_port}"

@@ -30,18 +30,42 @@ def _assert_language(replies: list[dict], language: str) -> None:
 @pytest.mark.parametrize(
     "customer, language, greeting, problem, facts, payloads, thanks",
     [
-        ("cust-lv-owner", "lv", "Labdien!", "Mans kartes maksājums tika noraidīts, kāpēc?",
-         ["Microsoft 365 Business Standard", f"25,50{NBSP}€", "4242", "derīguma termiņš"],
-         ["/change_expiry", "/pick_other_card", "/add_new_card"], "Paldies par palīdzību"),
-        ("cust-lv-owner", "lv", "sveiki", "kartei beidzies deriguma termins, ko darit?",
-         ["Microsoft 365 Business Standard", f"25,50{NBSP}€", "4242"],
-         ["/change_expiry", "/pick_other_card", "/add_new_card"], "paldies"),
-        ("cust-zh-nonowner", "zh", "你好", "我的卡被decline了，怎么回事？",
-         ["Microsoft 365 E3", "¥1,080.00", "1111", "余额不足"],
-         ["/pick_other_card", "/add_new_card"], "谢谢你"),
-        ("cust-en-owner", "en", "Hello there", "Why was my card payment declined?",
-         ["Microsoft 365 Business Basic", "$6.00", "8431", "expired"],
-         ["/change_expiry", "/pick_other_card", "/add_new_card"], "Thanks a lot"),
+        (
+            "cust-lv-owner",
+            "lv",
+            "Labdien!",
+            "Mans kartes maksājums tika noraidīts, kāpēc?",
+            ["Microsoft 365 Business Standard", f"25,50{NBSP}€", "4242", "derīguma termiņš"],
+            ["/change_expiry", "/pick_other_card", "/add_new_card"],
+            "Paldies par palīdzību",
+        ),
+        (
+            "cust-lv-owner",
+            "lv",
+            "sveiki",
+            "kartei beidzies deriguma termins, ko darit?",
+            ["Microsoft 365 Business Standard", f"25,50{NBSP}€", "4242"],
+            ["/change_expiry", "/pick_other_card", "/add_new_card"],
+            "paldies",
+        ),
+        (
+            "cust-zh-nonowner",
+            "zh",
+            "你好",
+            "我的卡被decline了，怎么回事？",
+            ["Microsoft 365 E3", "¥1,080.00", "1111", "余额不足"],
+            ["/pick_other_card", "/add_new_card"],
+            "谢谢你",
+        ),
+        (
+            "cust-en-owner",
+            "en",
+            "Hello there",
+            "Why was my card payment declined?",
+            ["Microsoft 365 Business Basic", "$6.00", "8431", "expired"],
+            ["/change_expiry", "/pick_other_card", "/add_new_card"],
+            "Thanks a lot",
+        ),
     ],
 )
 def test_a_customer_learns_what_is_past_due_and_what_to_do(
@@ -63,16 +87,19 @@ def test_a_customer_learns_what_is_past_due_and_what_to_do(
 
 
 def test_a_customer_with_nothing_past_due_is_told_so(servers: BotServers) -> None:
-    replies = servers.send(_sender(), "I want to pay my outstanding balance",
-                           servers.token("cust-en-current"))
+    replies = servers.send(
+        _sender(), "I want to pay my outstanding balance", servers.token("cust-en-current")
+    )
     assert "nothing is past due" in _texts(replies)
 
 
 @pytest.mark.parametrize(
     "language, message, marker",
-    [("en", "I already paid yesterday but it still says past due", "48 hours"),
-     ("lv", "Jau samaksāju, bet joprojām rāda, ka maksājums ir nokavēts", "48 stundas"),
-     ("zh", "我已经付过钱了，为什么还显示逾期？", "48 小时")],
+    [
+        ("en", "I already paid yesterday but it still says past due", "48 hours"),
+        ("lv", "Jau samaksāju, bet joprojām rāda, ka maksājums ir nokavēts", "48 stundas"),
+        ("zh", "我已经付过钱了，为什么还显示逾期？", "48 小时"),
+    ],
 )
 def test_the_48_hour_note(servers: BotServers, language, message, marker) -> None:
     replies = servers.send(_sender(), message, servers.token("cust-lv-owner"))
@@ -82,8 +109,11 @@ def test_the_48_hour_note(servers: BotServers, language, message, marker) -> Non
 
 @pytest.mark.parametrize(
     "language, message",
-    [("en", "Can I talk to a real person please"), ("lv", "gribu runat ar cilveku"),
-     ("zh", "转人工客服")],
+    [
+        ("en", "Can I talk to a real person please"),
+        ("lv", "gribu runat ar cilveku"),
+        ("zh", "转人工客服"),
+    ],
 )
 def test_asking_for_a_person_gets_an_honest_answer(servers: BotServers, language, message) -> None:
     replies = servers.send(_sender(), message)
@@ -93,9 +123,11 @@ def test_asking_for_a_person_gets_an_honest_answer(servers: BotServers, language
 
 @pytest.mark.parametrize(
     "language, message",
-    [("en", "What's the weather like in Riga tomorrow?"),
-     ("lv", "Kāds rīt būs laiks Rīgā?"),
-     ("zh", "明天北京天气怎么样？")],
+    [
+        ("en", "What's the weather like in Riga tomorrow?"),
+        ("lv", "Kāds rīt būs laiks Rīgā?"),
+        ("zh", "明天北京天气怎么样？"),
+    ],
 )
 def test_out_of_scope_gets_a_polite_redirect(servers: BotServers, language, message) -> None:
     replies = servers.send(_sender(), message)
@@ -105,7 +137,10 @@ def test_out_of_scope_gets_a_polite_redirect(servers: BotServers, language, mess
 
 @pytest.mark.parametrize(
     "metadata",
-    [pytest.param({}, id="no-token"), pytest.param({"customer_token": "forged.token.x"}, id="forged")],
+    [
+        pytest.param({}, id="no-token"),
+        pytest.param({"customer_token": "forged.token.x"}, id="forged"),
+    ],
 )
 def test_without_a_valid_token_the_bot_cannot_see_the_account(
     servers: BotServers, metadata
@@ -118,8 +153,9 @@ def test_without_a_valid_token_the_bot_cannot_see_the_account(
 
 
 def test_an_expired_token_sees_no_account(servers: BotServers) -> None:
-    replies = servers.send(_sender(), "Mans maksājums tika noraidīts",
-                           servers.token("cust-lv-owner", ttl=-5))
+    replies = servers.send(
+        _sender(), "Mans maksājums tika noraidīts", servers.token("cust-lv-owner", ttl=-5)
+    )
     text = _texts(replies)
     assert "neredzu jūsu kontu" in text and "25,50" not in text
 
@@ -128,8 +164,9 @@ def test_the_token_decides_whose_account_not_the_sender(servers: BotServers) -> 
     sender = _sender()
     first = _texts(servers.send(sender, "my payment was declined", servers.token("cust-en-owner")))
     assert "$6.00" in first
-    second = _texts(servers.send(sender, "my payment was declined again",
-                                 servers.token("cust-zh-nonowner")))
+    second = _texts(
+        servers.send(sender, "my payment was declined again", servers.token("cust-zh-nonowner"))
+    )
     assert "1,080.00" in second and "$6.00" not in second and "8431" not in second
 
 
@@ -148,3 +185,17 @@ def test_the_http_api_parses_intents_and_entities(servers: BotServers) -> None:
     entities = {(e["entity"], e["value"]) for e in result["entities"]}
     assert ("card_last4", "5454") in entities
     assert ("language", "en") in entities
+
+
+def test_the_terminal_chat_shows_replies_and_picks_buttons_by_number(
+    servers: BotServers, capsys: pytest.CaptureFixture
+) -> None:
+    from bot.chat import chat_loop
+
+    lines = iter(["Mans maksājums tika noraidīts", "2", "/quit"])
+    token = servers.token("cust-lv-owner")["customer_token"]
+    chat_loop(servers.url, token, "lv", read=lambda _prompt: next(lines))
+    out = capsys.readouterr().out
+    assert f"25,50{NBSP}€" in out
+    assert "[2] Izvēlēties citu karti  (/pick_other_card)" in out
+    assert "Lai maksātu ar citu karti" in out
