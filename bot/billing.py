@@ -14,7 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.db import Balance, Customer, PaymentAttempt, PaymentMethod, Subscription
-from bot.errors import NotFound
+from bot.errors import BotError, NotFound
+from bot.expiry import Expiry
+from bot.payments import TokenizedCard
+
+
+class NotCardOwner(BotError):
+    """Only the card's owner may change its expiry date."""
 
 
 def to_decimal(amount_minor: int, currency: str) -> Decimal:
@@ -142,3 +148,51 @@ def find_past_due(
             )
         )
     return result
+
+
+def _customers_card(session: Session, customer_id: str, card_id: int) -> PaymentMethod:
+    method = session.get(PaymentMethod, card_id)
+    if method is None or method.customer_id != customer_id:
+        raise NotFound(f"card {card_id} of {customer_id}")
+    return method
+
+
+def change_expiry(session: Session, customer_id: str, card_id: int, expiry: Expiry) -> Card:
+    """Sets a new expiry date on the customer's own card.
+
+    Raises:
+        NotFound: not a card of this customer.
+        NotCardOwner: the customer may use the card but does not own it.
+    """
+    method = _customers_card(session, customer_id, card_id)
+    if not method.is_owner:
+        raise NotCardOwner(f"{customer_id} does not own card {card_id}")
+    method.exp_month, method.exp_year = expiry.month, expiry.year
+    session.flush()
+    return Card.of(method)
+
+
+def get_card(session: Session, customer_id: str, card_id: int) -> Card:
+    """One of the customer's cards.
+
+    Raises:
+        NotFound: not a card of this customer.
+    """
+    return Card.of(_customers_card(session, customer_id, card_id))
+
+
+def add_card(session: Session, customer_id: str, card: TokenizedCard, expiry: Expiry) -> Card:
+    """Stores a tokenized card (brand, last four, expiry, token: never the number)."""
+    get_customer(session, customer_id)
+    method = PaymentMethod(
+        customer_id=customer_id,
+        brand=card.brand,
+        last4=card.last4,
+        exp_month=expiry.month,
+        exp_year=expiry.year,
+        is_owner=True,
+        gateway_token=card.token,
+    )
+    session.add(method)
+    session.flush()
+    return Card.of(method)

@@ -21,10 +21,12 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, declarative_base, relationship
@@ -111,8 +113,16 @@ class Balance(Base):
 class PaymentAttempt(Base):
     __tablename__ = "payment_attempts"
     __table_args__ = (
-        CheckConstraint("status IN ('approved', 'declined')", name="ck_attempt_status"),
+        CheckConstraint("status IN ('pending', 'approved', 'declined')", name="ck_attempt_status"),
         CheckConstraint("amount_minor >= 0", name="ck_attempt_amount"),
+        # However many servers try at once, a balance is paid at most once.
+        Index(
+            "uq_attempt_one_approved_per_balance",
+            "balance_id",
+            unique=True,
+            sqlite_where=text("status = 'approved'"),
+            postgresql_where=text("status = 'approved'"),
+        ),
     )
 
     id = Column(Integer, primary_key=True, autoincrement=True)
@@ -125,6 +135,7 @@ class PaymentAttempt(Base):
     status = Column(String(16), nullable=False)
     decline_reason = Column(String(64))
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    completed_at = Column(DateTime(timezone=True))
 
     balance = relationship("Balance", back_populates="attempts")
     payment_method = relationship("PaymentMethod")

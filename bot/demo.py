@@ -41,8 +41,8 @@ DEMO_CUSTOMERS: tuple[DemoCustomer, ...] = (
         language="lv",
         product="Microsoft 365 Business Standard",
         cards=(
-            DemoCard("Visa", "4242", 3, 2026, True, "tok_demo_lv_visa_4242"),
-            DemoCard("Mastercard", "5454", 8, 2029, True, "tok_demo_lv_mc_5454"),
+            DemoCard("Visa", "4242", 3, 2026, True, "tok_sim_approve_demo_lv_4242"),
+            DemoCard("Mastercard", "5454", 8, 2029, True, "tok_sim_approve_demo_lv_5454"),
         ),
         past_due=(Decimal("25.50"), "EUR", dt.date(2026, 11, 1), "expired_card"),
     ),
@@ -52,8 +52,8 @@ DEMO_CUSTOMERS: tuple[DemoCustomer, ...] = (
         language="zh",
         product="Microsoft 365 E3",
         cards=(
-            DemoCard("Visa", "1111", 9, 2027, False, "tok_demo_zh_visa_1111"),
-            DemoCard("UnionPay", "0005", 11, 2028, True, "tok_demo_zh_unionpay_0005"),
+            DemoCard("Visa", "1111", 9, 2027, False, "tok_sim_insufficient_funds_demo_zh_1111"),
+            DemoCard("UnionPay", "0005", 11, 2028, True, "tok_sim_approve_demo_zh_0005"),
         ),
         past_due=(Decimal("1080.00"), "CNY", dt.date(2026, 11, 5), "insufficient_funds"),
     ),
@@ -62,7 +62,9 @@ DEMO_CUSTOMERS: tuple[DemoCustomer, ...] = (
         display_name="Alex Morgan",
         language="en",
         product="Microsoft 365 Business Basic",
-        cards=(DemoCard("American Express", "8431", 1, 2026, True, "tok_demo_en_amex_8431"),),
+        cards=(
+            DemoCard("American Express", "8431", 1, 2026, True, "tok_sim_approve_demo_en_8431"),
+        ),
         past_due=(Decimal("6.00"), "USD", dt.date(2026, 11, 10), "expired_card"),
     ),
     DemoCustomer(
@@ -70,7 +72,7 @@ DEMO_CUSTOMERS: tuple[DemoCustomer, ...] = (
         display_name="Jamie Lee",
         language="en",
         product="Microsoft 365 Apps for business",
-        cards=(DemoCard("Visa", "4242", 5, 2028, True, "tok_demo_en_current_visa_4242"),),
+        cards=(DemoCard("Visa", "4242", 5, 2028, True, "tok_sim_approve_demo_en_current_4242"),),
     ),
 )
 
