@@ -31,7 +31,7 @@ $(STAMP): pyproject.toml constraints.txt
 setup: $(STAMP)
 
 db: setup
-	$(BIN)/bot db init
+	$(BIN)/bot db init --recreate-outdated-demo
 	$(BIN)/bot demo seed
 
 # Rasa fingerprints config, domain and data: an unchanged project is not retrained.

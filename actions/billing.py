@@ -32,27 +32,41 @@ def signed_in_customer(tracker: Tracker) -> str:
     return customer_from_metadata(metadata, get_settings().auth_secret)
 
 
-def utter_past_due(dispatcher: CollectingDispatcher, due: PastDue, language: str) -> None:
-    """Says what is past due, why the charge failed, and which options the customer has."""
-    dispatcher.utter_message(
-        response="utter_past_due_summary",
-        subscription=due.subscription,
-        amount=format_money(due.amount, due.currency, language),
-        due_date=format_day(due.due_date, language),
-    )
+def utter_options(dispatcher: CollectingDispatcher, due: PastDue) -> None:
+    """The next steps the seeds allow: owners may also change the expiry date."""
     card = due.failed_card
-    if card is None:
-        dispatcher.utter_message(response="utter_settle_options_nonowner")
-        return
-    reason = due.decline_reason if due.decline_reason in KNOWN_DECLINE_REASONS else "unknown"
+    owner = card is not None and card.is_owner
     dispatcher.utter_message(
-        response=f"utter_decline_reason_{reason}",
-        card_brand=card.brand,
-        card_last4=card.last4,
-        card_expiry=format_expiry(card.exp_month, card.exp_year),
+        response="utter_settle_options_owner" if owner else "utter_settle_options_nonowner"
     )
-    options = "utter_settle_options_owner" if card.is_owner else "utter_settle_options_nonowner"
-    dispatcher.utter_message(response=options)
+
+
+def utter_past_due(
+    dispatcher: CollectingDispatcher,
+    due: PastDue,
+    language: str,
+    with_summary: bool = True,
+    with_options: bool = True,
+) -> None:
+    """Says what is past due, why the charge failed, and which options the customer has."""
+    if with_summary:
+        dispatcher.utter_message(
+            response="utter_past_due_summary",
+            subscription=due.subscription,
+            amount=format_money(due.amount, due.currency, language),
+            due_date=format_day(due.due_date, language),
+        )
+    card = due.failed_card
+    if card is not None:
+        reason = due.decline_reason if due.decline_reason in KNOWN_DECLINE_REASONS else "unknown"
+        dispatcher.utter_message(
+            response=f"utter_decline_reason_{reason}",
+            card_brand=card.brand,
+            card_last4=card.last4,
+            card_expiry=format_expiry(card.exp_month, card.exp_year),
+        )
+    if with_options:
+        utter_options(dispatcher, due)
 
 
 class ActionExplainPastDue(Action):

@@ -196,3 +196,30 @@ def add_card(session: Session, customer_id: str, card: TokenizedCard, expiry: Ex
     session.add(method)
     session.flush()
     return Card.of(method)
+
+
+@dataclass(frozen=True)
+class Payment:
+    """An approved payment of a past-due balance."""
+
+    amount: Decimal
+    currency: str
+    completed_at: dt.datetime
+
+
+def last_payment(session: Session, customer_id: str) -> Payment | None:
+    """The customer's latest approved payment of a balance, if any."""
+    attempt = session.scalars(
+        select(PaymentAttempt)
+        .join(Balance)
+        .join(Subscription)
+        .where(Subscription.customer_id == customer_id, PaymentAttempt.status == "approved")
+        .order_by(PaymentAttempt.completed_at.desc(), PaymentAttempt.id.desc())
+        .limit(1)
+    ).first()
+    if attempt is None:
+        return None
+    completed = attempt.completed_at or attempt.created_at
+    if completed.tzinfo is None:
+        completed = completed.replace(tzinfo=dt.timezone.utc)
+    return Payment(to_decimal(attempt.amount_minor, attempt.currency), attempt.currency, completed)

@@ -8,15 +8,27 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.errors import BotError
+from bot.errors import BotError, ConfigError
 
 
 def _cmd_db_init(args: argparse.Namespace) -> int:
-    from bot.config import get_settings
-    from bot.db import create_schema, get_engine
+    from bot.config import DEFAULT_DATABASE_URL, get_settings
+    from bot.db import create_schema, drop_schema, get_engine, schema_problems
 
     settings = get_settings()
-    create_schema(get_engine(settings.database_url))
+    engine = get_engine(settings.database_url)
+    problems = schema_problems(engine)
+    if problems:
+        outdated = "; ".join(problems)
+        if not (args.recreate_outdated_demo and settings.database_url == DEFAULT_DATABASE_URL):
+            raise ConfigError(
+                f"the database {_safe_url(settings.database_url)} was made by an older version "
+                f"({outdated}); it needs migrating. The embedded demo database can be rebuilt "
+                "with `bot db init --recreate-outdated-demo`."
+            )
+        print(f"rebuilding the outdated demo database ({outdated})")
+        drop_schema(engine)
+    create_schema(engine)
     print(f"database ready: {_safe_url(settings.database_url)}")
     return 0
 
@@ -74,7 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     db = commands.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
-    db.add_parser("init", help="create the tables").set_defaults(func=_cmd_db_init)
+    init = db.add_parser("init", help="create the tables")
+    init.add_argument(
+        "--recreate-outdated-demo",
+        action="store_true",
+        help="rebuild the embedded SQLite demo database (var/bot.db) if an older version made it",
+    )
+    init.set_defaults(func=_cmd_db_init)
 
     demo = commands.add_parser("demo", help="demo data").add_subparsers(dest="demo", required=True)
     demo.add_parser(

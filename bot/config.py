@@ -24,6 +24,8 @@ class Settings:
     auth_secret: str
     environment: str
     token_ttl_seconds: int
+    # Where customers' browsers reach the Rasa server (card form links).
+    public_url: str = "http://127.0.0.1:5005"
 
     @property
     def is_production(self) -> bool:
@@ -59,6 +61,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         auth_secret=secret,
         environment=environment,
         token_ttl_seconds=ttl,
+        public_url=(env.get("BOT_PUBLIC_URL") or "http://127.0.0.1:5005").rstrip("/"),
     )
 
 

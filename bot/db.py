@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     create_engine,
     event,
+    inspect,
     text,
 )
 from sqlalchemy.engine import Engine, make_url
@@ -141,6 +142,23 @@ class PaymentAttempt(Base):
     payment_method = relationship("PaymentMethod")
 
 
+class CardFormLink(Base):
+    """A one-time, expiring link to the card form, bound to one conversation."""
+
+    __tablename__ = "card_form_links"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    # Only a hash of the link's secret is kept: a database leak opens no form.
+    token_hash = Column(String(64), nullable=False, unique=True)
+    customer_id = Column(String(64), ForeignKey("customers.id"), nullable=False, index=True)
+    sender_id = Column(String(255), nullable=False)
+    language = Column(String(2), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    expires_at = Column(DateTime(timezone=True), nullable=False)
+    used_at = Column(DateTime(timezone=True))
+    failed_posts = Column(Integer, nullable=False, default=0)
+
+
 def make_engine(url: str) -> Engine:
     """Creates an engine for `url`; an SQLite file's folder is created if needed."""
     parsed = make_url(url)
@@ -172,6 +190,31 @@ def get_engine(url: str) -> Engine:
 def create_schema(engine: Engine) -> None:
     """Creates the tables that do not exist yet."""
     Base.metadata.create_all(engine)
+
+
+def schema_problems(engine: Engine) -> list[str]:
+    """Columns the models have and the database's existing tables lack.
+
+    A database made by an older version needs rebuilding (or migrating) before use:
+    `create_all` adds missing tables but never changes existing ones.
+    """
+    existing = inspect(engine)
+    problems: list[str] = []
+    for table in Base.metadata.sorted_tables:
+        if not existing.has_table(table.name):
+            continue
+        columns = {c["name"] for c in existing.get_columns(table.name)}
+        problems.extend(
+            f"{table.name}.{column.name} is missing"
+            for column in table.columns
+            if column.name not in columns
+        )
+    return problems
+
+
+def drop_schema(engine: Engine) -> None:
+    """Drops every table of the bot's models (the demo database's reset)."""
+    Base.metadata.drop_all(engine)
 
 
 @contextmanager

@@ -10,7 +10,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.billing import to_minor
-from bot.db import Balance, Customer, PaymentAttempt, PaymentMethod, Subscription
+from bot.db import (
+    Balance,
+    CardFormLink,
+    Customer,
+    PaymentAttempt,
+    PaymentMethod,
+    Subscription,
+)
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,10 @@ def _delete_demo_rows(session: Session) -> None:
     )
     session.execute(
         delete(PaymentMethod).where(PaymentMethod.customer_id.in_(ids)),
+        execution_options={"synchronize_session": False},
+    )
+    session.execute(
+        delete(CardFormLink).where(CardFormLink.customer_id.in_(ids)),
         execution_options={"synchronize_session": False},
     )
     session.execute(

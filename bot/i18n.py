@@ -94,3 +94,9 @@ def format_day(day: dt.date, language: str) -> str:
 def format_expiry(month: int, year: int) -> str:
     """Card expiry as printed on cards everywhere: "03/2026"."""
     return f"{month:02d}/{year:04d}"
+
+
+def format_moment(moment: dt.datetime, language: str) -> str:
+    """A UTC date and time in the language's long date form: "November 24, 2026 10:32 UTC"."""
+    utc = moment.astimezone(dt.timezone.utc)
+    return f"{format_day(utc.date(), language)} {utc:%H:%M} UTC"

@@ -46,3 +46,22 @@ def test_a_missing_subcommand_is_a_usage_error() -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["demo"])
     assert exit_info.value.code == 2
+
+
+def test_an_outdated_database_is_refused_with_a_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    import sqlite3
+
+    from bot.config import get_settings
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE customers (id VARCHAR(64) PRIMARY KEY)")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
+    get_settings.cache_clear()
+    assert main(["db", "init"]) == 2
+    err = capsys.readouterr().err
+    assert "customers.display_name is missing" in err and "older version" in err
+    # Only the embedded demo database is ever rebuilt, never a database the user named.
+    assert main(["db", "init", "--recreate-outdated-demo"]) == 2

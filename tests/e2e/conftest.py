@@ -100,11 +100,13 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotServers]:
         f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
         f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "tracker.db"}"\n'
     )
+    url = f"http://127.0.0.1:{rasa_port}"
     env = {
         **os.environ,
         "RASA_TELEMETRY_ENABLED": "false",
         "DATABASE_URL": database_url,
         "BOT_AUTH_SECRET": TEST_SECRET,
+        "BOT_PUBLIC_URL": url,
     }
     logs = {name: open(workdir / f"{name}.log", "w") for name in ("actions", "rasa")}
     processes = [
@@ -145,7 +147,6 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotServers]:
             stderr=subprocess.STDOUT,
         ),
     ]
-    url = f"http://127.0.0.1:{rasa_port}"
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
         while not (_get(f"{url}/status") and _get(f"http://127.0.0.1:{actions_port}/health")):

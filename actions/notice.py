@@ -1,0 +1,61 @@
+"""Paid, but the past-due notice is still shown: when it should go, or who to ask."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions.billing import signed_in_customer, utter_past_due
+from bot.billing import find_past_due, last_payment
+from bot.config import get_settings
+from bot.db import get_engine, session_scope
+from bot.errors import AuthError, NotFound
+from bot.i18n import format_moment, format_money, resolve_language
+
+logger = logging.getLogger(__name__)
+NOTICE_HOURS = 48
+
+
+class ActionExplainNotice(Action):
+    """The 48-hour note, with the customer's own payment time when the bot knows it."""
+
+    def name(self) -> str:
+        return "action_explain_notice"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        language = resolve_language(tracker.get_slot("language"))
+        try:
+            customer_id = signed_in_customer(tracker)
+            with session_scope(get_engine(get_settings().database_url)) as session:
+                payment = last_payment(session, customer_id)
+                open_balances = find_past_due(session, customer_id)
+        except (AuthError, NotFound, SQLAlchemyError) as exc:
+            logger.info("generic notice answer for %s: %s", tracker.sender_id, exc)
+            dispatcher.utter_message(response="utter_still_past_due")
+            return []
+        if open_balances:
+            # The bot sees the balance as unpaid: say so rather than ask them to wait.
+            utter_past_due(dispatcher, open_balances[0], language)
+            return []
+        if payment is None:
+            dispatcher.utter_message(response="utter_still_past_due")
+            return []
+        notice_until = payment.completed_at + dt.timedelta(hours=NOTICE_HOURS)
+        facts = {
+            "amount": format_money(payment.amount, payment.currency, language),
+            "paid_at": format_moment(payment.completed_at, language),
+            "notice_until": format_moment(notice_until, language),
+        }
+        if dt.datetime.now(dt.timezone.utc) < notice_until:
+            dispatcher.utter_message(response="utter_still_past_due_recent", **facts)
+        else:
+            dispatcher.utter_message(response="utter_still_past_due_after_48h", **facts)
+        return []

@@ -1,0 +1,335 @@
+"""Settling the balance: change the expiry or pick a card, confirm, resubmit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions.billing import signed_in_customer, utter_options, utter_past_due
+from bot.billing import Card, NotCardOwner, PastDue, change_expiry, find_past_due, get_card
+from bot.card_forms import issue_link
+from bot.config import get_settings
+from bot.db import get_engine, session_scope
+from bot.errors import AuthError, NotFound
+from bot.expiry import ExpiryError, parse_expiry
+from bot.i18n import format_expiry, format_moment, format_money, resolve_language
+from bot.payments import get_gateway
+from bot.settlement import ChargeInProgress, Settlement, resubmit
+
+logger = logging.getLogger(__name__)
+
+MAX_EXPIRY_TRIES = 2
+MAX_DECLINES = 2
+NOTICE_HOURS = 48
+# Questions answered in the middle of the expiry form, which then asks again.
+QUESTIONS_ABOUT_THE_BALANCE = ("payment_declined", "settle_balance", "card_expired")
+
+
+def _engine():  # noqa: ANN202 - sqlalchemy Engine
+    return get_engine(get_settings().database_url)
+
+
+def _language(tracker: Tracker) -> str:
+    return resolve_language(tracker.get_slot("language"))
+
+
+def _card_kwargs(card: Card) -> dict[str, str]:
+    return {
+        "card_brand": card.brand,
+        "card_last4": card.last4,
+        "card_expiry": format_expiry(card.exp_month, card.exp_year),
+    }
+
+
+def _first_past_due(
+    dispatcher: CollectingDispatcher, tracker: Tracker
+) -> tuple[str, PastDue] | None:
+    """The signed-in customer and their oldest open balance; says why when there is none."""
+    try:
+        customer_id = signed_in_customer(tracker)
+        with session_scope(_engine()) as session:
+            balances = find_past_due(session, customer_id)
+    except (AuthError, NotFound) as exc:
+        logger.info("no account access for %s: %s", tracker.sender_id, exc)
+        dispatcher.utter_message(response="utter_no_account_access")
+        dispatcher.utter_message(response="utter_settle_procedure")
+        return None
+    except SQLAlchemyError:
+        logger.exception("billing lookup failed for %s", tracker.sender_id)
+        dispatcher.utter_message(response="utter_billing_unavailable")
+        return None
+    if not balances:
+        dispatcher.utter_message(response="utter_nothing_past_due")
+        return None
+    return customer_id, balances[0]
+
+
+class ActionStartChangeExpiry(Action):
+    """Starts the expiry form for the card's owner; explains the rule to anyone else."""
+
+    def name(self) -> str:
+        return "action_start_change_expiry"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        found = _first_past_due(dispatcher, tracker)
+        if found is None:
+            return []
+        _, due = found
+        card = due.failed_card
+        if card is None or not card.is_owner:
+            if card is not None:
+                dispatcher.utter_message(
+                    response="utter_not_owner_cannot_change_expiry", **_card_kwargs(card)
+                )
+            dispatcher.utter_message(response="utter_settle_options_nonowner")
+            return []
+        return [
+            SlotSet("save_kind", "expiry"),
+            SlotSet("new_expiry", None),
+            SlotSet("expiry_failures", 0.0),
+            FollowupAction("expiry_form"),
+        ]
+
+
+class ValidateExpiryForm(FormValidationAction):
+    """Reads the new expiry; answers questions asked instead; gives up after two misses."""
+
+    def name(self) -> str:
+        return "validate_expiry_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        if (tracker.get_slot("expiry_failures") or 0) >= MAX_EXPIRY_TRIES:
+            return []
+        return domain_slots
+
+    def validate_new_expiry(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        if value is None or not str(value).strip():
+            # The form checks slots reset when it starts: nothing was typed yet.
+            return {"new_expiry": None}
+        try:
+            expiry = parse_expiry(str(value), dt.date.today())
+        except ExpiryError as error:
+            intent = (tracker.latest_message.get("intent") or {}).get("name")
+            if intent in QUESTIONS_ABOUT_THE_BALANCE and error.reason == ExpiryError.NOT_A_DATE:
+                found = _first_past_due(dispatcher, tracker)
+                if found is not None:
+                    utter_past_due(dispatcher, found[1], _language(tracker), with_options=False)
+                return {"new_expiry": None}
+            if intent == "still_past_due" and error.reason == ExpiryError.NOT_A_DATE:
+                dispatcher.utter_message(response="utter_still_past_due")
+                return {"new_expiry": None}
+            failures = (tracker.get_slot("expiry_failures") or 0) + 1
+            dispatcher.utter_message(response=f"utter_expiry_{error.reason}")
+            if failures >= MAX_EXPIRY_TRIES:
+                dispatcher.utter_message(response="utter_expiry_give_up")
+            return {"new_expiry": None, "expiry_failures": float(failures)}
+        return {"new_expiry": str(expiry)}
+
+
+class ActionOfferOtherCards(Action):
+    """Lists the customer's other valid cards as buttons."""
+
+    def name(self) -> str:
+        return "action_offer_other_cards"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        found = _first_past_due(dispatcher, tracker)
+        if found is None:
+            return []
+        _, due = found
+        if not due.other_cards:
+            dispatcher.utter_message(response="utter_no_other_cards")
+            return []
+        buttons = [
+            {
+                # Brand, digits and date read the same in every language.
+                "title": f"{c.brand} •••• {c.last4} ({format_expiry(c.exp_month, c.exp_year)})",
+                "payload": f'/choose_card{{"card_id":"{c.id}"}}',
+            }
+            for c in due.other_cards
+        ]
+        amount = format_money(due.amount, due.currency, _language(tracker))
+        dispatcher.utter_message(response="utter_choose_card", buttons=buttons, amount=amount)
+        return [SlotSet("save_kind", "card")]
+
+
+class ActionSendCardForm(Action):
+    """Sends a one-time link to the card form: card numbers never go through the chat."""
+
+    def name(self) -> str:
+        return "action_send_card_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        found = _first_past_due(dispatcher, tracker)
+        if found is None:
+            return []
+        customer_id, _ = found
+        language = _language(tracker)
+        with session_scope(_engine()) as session:
+            link = issue_link(session, customer_id, tracker.sender_id, language)
+        url = f"{get_settings().public_url}/webhooks/cards/form/{link}"
+        dispatcher.utter_message(
+            response="utter_card_form_link",
+            url=url,
+            json_message={"card_form": {"url": url, "expires_in_seconds": 900}},
+        )
+        return [SlotSet("save_kind", "card"), SlotSet("chosen_card_id", None)]
+
+
+class ActionConfirmSave(Action):
+    """Says exactly what Save will do and asks before doing it."""
+
+    def name(self) -> str:
+        return "action_confirm_save"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        found = _first_past_due(dispatcher, tracker)
+        if found is None:
+            return []
+        customer_id, due = found
+        amount = format_money(due.amount, due.currency, _language(tracker))
+        if tracker.get_slot("save_kind") == "expiry":
+            new_expiry = tracker.get_slot("new_expiry")
+            if not new_expiry or due.failed_card is None:
+                utter_options(dispatcher, due)
+                return [SlotSet("save_kind", None), SlotSet("expiry_failures", 0.0)]
+            dispatcher.utter_message(
+                response="utter_confirm_expiry_save",
+                new_expiry=new_expiry,
+                amount=amount,
+                **_card_kwargs(due.failed_card),
+            )
+            return []
+        try:
+            with session_scope(_engine()) as session:
+                card = get_card(session, customer_id, int(tracker.get_slot("chosen_card_id")))
+        except (NotFound, TypeError, ValueError):
+            card = None
+        if card is None or card.is_expired(dt.date.today()):
+            dispatcher.utter_message(response="utter_card_unavailable")
+            utter_options(dispatcher, due)
+            return [SlotSet("chosen_card_id", None)]
+        if (tracker.latest_message.get("intent") or {}).get("name") == "card_added":
+            dispatcher.utter_message(response="utter_card_added", **_card_kwargs(card))
+        dispatcher.utter_message(
+            response="utter_confirm_card_save", amount=amount, **_card_kwargs(card)
+        )
+        return [SlotSet("save_kind", "card")]
+
+
+class ActionSaveAndPay(Action):
+    """Saves the change and resubmits the payment, once, then says how it went."""
+
+    def name(self) -> str:
+        return "action_save_and_pay"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        found = _first_past_due(dispatcher, tracker)
+        if found is None:
+            return []
+        customer_id, due = found
+        language = _language(tracker)
+        kind = tracker.get_slot("save_kind")
+        try:
+            if kind == "expiry" and due.failed_card is not None:
+                card_id = due.failed_card.id
+                expiry = parse_expiry(tracker.get_slot("new_expiry") or "", dt.date.today())
+                with session_scope(_engine()) as session:
+                    change_expiry(session, customer_id, card_id, expiry)
+            elif kind == "card":
+                card_id = int(tracker.get_slot("chosen_card_id"))
+            else:
+                utter_options(dispatcher, due)
+                return []
+            result = resubmit(_engine(), get_gateway(), customer_id, due.balance_id, card_id)
+        except NotCardOwner:
+            dispatcher.utter_message(response="utter_settle_options_nonowner")
+            return [SlotSet("save_kind", None)]
+        except (NotFound, ExpiryError, TypeError, ValueError):
+            dispatcher.utter_message(response="utter_card_unavailable")
+            utter_options(dispatcher, due)
+            return [SlotSet("save_kind", None)]
+        except ChargeInProgress:
+            dispatcher.utter_message(response="utter_payment_in_progress")
+            return []
+        except SQLAlchemyError:
+            logger.exception("saving the payment failed for %s", tracker.sender_id)
+            dispatcher.utter_message(response="utter_billing_unavailable")
+            return []
+        reset = [
+            SlotSet("save_kind", None),
+            SlotSet("new_expiry", None),
+            SlotSet("chosen_card_id", None),
+        ]
+        if result.approved:
+            self._utter_approved(dispatcher, result, due, language)
+            return [*reset, SlotSet("payment_declines", 0.0)]
+        return [*reset, *self._utter_declined(dispatcher, tracker, customer_id, result, language)]
+
+    @staticmethod
+    def _utter_approved(
+        dispatcher: CollectingDispatcher, result: Settlement, due: PastDue, language: str
+    ) -> None:
+        dispatcher.utter_message(
+            response="utter_payment_approved",
+            amount=format_money(result.amount, result.currency, language),
+            subscription=due.subscription,
+            **_card_kwargs(result.card),
+        )
+        contact_after = result.completed_at + dt.timedelta(hours=NOTICE_HOURS)
+        dispatcher.utter_message(
+            response="utter_notice_may_stay", contact_after=format_moment(contact_after, language)
+        )
+
+    @staticmethod
+    def _utter_declined(
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        customer_id: str,
+        result: Settlement,
+        language: str,
+    ) -> list[EventType]:
+        declines = (tracker.get_slot("payment_declines") or 0) + 1
+        dispatcher.utter_message(
+            response="utter_payment_declined_again",
+            amount=format_money(result.amount, result.currency, language),
+        )
+        with session_scope(_engine()) as session:
+            balances = find_past_due(session, customer_id)
+        if not balances:
+            return [SlotSet("payment_declines", float(declines))]
+        if declines >= MAX_DECLINES:
+            utter_past_due(dispatcher, balances[0], language, with_options=False)
+            dispatcher.utter_message(response="utter_offer_person_after_declines")
+        else:
+            utter_past_due(dispatcher, balances[0], language, with_summary=False)
+        return [SlotSet("payment_declines", float(declines))]

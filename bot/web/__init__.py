@@ -1,0 +1,1 @@
+"""The bot's own web endpoints, served by the Rasa server as input channels."""

@@ -1,0 +1,227 @@
+"""The card form: a page and an endpoint on the Rasa server, outside the chat.
+
+GET  /webhooks/cards/form/<link>   the form, in the conversation's language
+POST /webhooks/cards/form/<link>   number, expiry, name, CVC: validated, tokenized
+                                   by the gateway, stored as brand + last four +
+                                   expiry + token; then the conversation moves on
+                                   with the `card_added` intent.
+The number and CVC are never stored, logged or sent back in a page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import html
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.auth import issue_token
+from bot.billing import Card, add_card
+from bot.card_forms import LinkUnusable, language_of, open_link, record_rejected_post, use_link
+from bot.config import get_settings
+from bot.db import get_engine, session_scope
+from bot.expiry import ExpiryError, parse_expiry
+from bot.i18n import resolve_language
+from bot.payments import CardRejected, card_brand, digits_only, get_gateway, luhn_valid
+
+logger = logging.getLogger(__name__)
+
+MESSAGES_FILE = Path(__file__).with_name("card_form.yml")
+MAX_NAME_LENGTH = 100
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+}
+
+
+@lru_cache(maxsize=1)
+def messages() -> dict[str, dict[str, Any]]:
+    return yaml.safe_load(MESSAGES_FILE.read_text(encoding="utf-8"))
+
+
+def validate_card_fields(fields: dict[str, str], today: dt.date) -> dict[str, str]:
+    """Field name -> error key, for every field that is not acceptable."""
+    errors: dict[str, str] = {}
+    number = digits_only(fields.get("number", ""))
+    brand = card_brand(number) if luhn_valid(number) else None
+    if not luhn_valid(number):
+        errors["number"] = "number_invalid"
+    elif brand is None:
+        errors["number"] = "number_unsupported_brand"
+    try:
+        parse_expiry(fields.get("expiry", ""), today)
+    except ExpiryError as error:
+        errors["expiry"] = f"expiry_{error.reason}"
+    name = fields.get("name", "").strip()
+    if not name or len(name) > MAX_NAME_LENGTH:
+        errors["name"] = "name_missing"
+    cvc = fields.get("cvc", "").strip()
+    cvc_length = 4 if brand == "American Express" else 3
+    if not (cvc.isdigit() and len(cvc) == cvc_length):
+        errors["cvc"] = "cvc_invalid"
+    return errors
+
+
+def _page(language: str, title: str, body: str, status: int = 200) -> HTTPResponse:
+    document = (
+        f'<!doctype html><html lang="{language}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title><style>"
+        "body{font-family:system-ui,sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem}"
+        "label{display:block;margin-top:1rem}input{width:100%;padding:.5rem;font-size:1rem}"
+        ".error{color:#b00020}button{margin-top:1.5rem;padding:.6rem 1.2rem;font-size:1rem}"
+        f"</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
+    return response.html(document, status=status, headers=SECURITY_HEADERS)
+
+
+def render_form(
+    language: str, errors: dict[str, str] | None = None, kept: dict[str, str] | None = None
+) -> HTTPResponse:
+    text = messages()[language]
+    errors, kept = errors or {}, kept or {}
+    parts = [f"<p>{html.escape(text['intro'])}</p>"]
+    if errors:
+        parts.append(f'<p class="error" role="alert">{html.escape(text["fix_errors"])}</p>')
+    parts.append('<form method="post" autocomplete="on">')
+    fields = (
+        ("number", "cc-number", "numeric"),
+        ("expiry", "cc-exp", "text"),
+        ("name", "cc-name", "text"),
+        ("cvc", "cc-csc", "numeric"),
+    )
+    for field, autocomplete, mode in fields:
+        # Only the expiry and the name are shown again: never the number or CVC.
+        value = html.escape(kept.get(field, "")) if field in ("expiry", "name") else ""
+        parts.append(
+            f'<label for="{field}">{html.escape(text[field])}</label>'
+            f'<input id="{field}" name="{field}" autocomplete="{autocomplete}" '
+            f'inputmode="{mode}" value="{value}" required>'
+        )
+        if field in errors:
+            message = text["errors"][errors[field]]
+            parts.append(f'<p class="error" id="{field}-error">{html.escape(message)}</p>')
+    parts.append(f'<button type="submit">{html.escape(text["submit"])}</button></form>')
+    return _page(language, text["title"], "".join(parts), status=400 if errors else 200)
+
+
+def render_unusable(language: str) -> HTTPResponse:
+    text = messages()[language]
+    return _page(
+        language, text["unusable_title"], f"<p>{html.escape(text['unusable_text'])}</p>", 410
+    )
+
+
+def render_saved(language: str, card: Card) -> HTTPResponse:
+    text = messages()[language]
+    saved = text["saved_text"].format(brand=card.brand, last4=card.last4)
+    return _page(language, text["saved_title"], f"<p>{html.escape(saved)}</p>")
+
+
+class CardFormInput(InputChannel):
+    """Serves the card form and hands the saved card back to the conversation."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "cards"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        card_form = Blueprint("card_form", __name__)
+
+        @card_form.route("/form/<link>", methods=["GET"])
+        async def show(request: Request, link: str) -> HTTPResponse:
+            try:
+                form = await asyncio.to_thread(_open, link)
+            except LinkUnusable:
+                return render_unusable(await asyncio.to_thread(_language_of, link))
+            return render_form(form.language)
+
+        @card_form.route("/form/<link>", methods=["POST"])
+        async def submit(request: Request, link: str) -> HTTPResponse:
+            fields = {k: (request.form.get(k) or "") for k in ("number", "expiry", "name", "cvc")}
+            try:
+                form = await asyncio.to_thread(_open, link)
+                errors = validate_card_fields(fields, dt.date.today())
+                if errors:
+                    await asyncio.to_thread(_reject, link)
+                    logger.info("card form rejected for %s: %s", form.sender_id, sorted(errors))
+                    return render_form(form.language, errors, fields)
+                card, form = await asyncio.to_thread(_store, link, fields)
+            except LinkUnusable:
+                return render_unusable(await asyncio.to_thread(_language_of, link))
+            except CardRejected as rejected:
+                errors = {rejected.field: f"{rejected.field}_{rejected.reason}"}
+                return render_form(form.language, errors, fields)
+            await self._continue_conversation(request, on_new_message, form, card)
+            return render_saved(form.language, card)
+
+        return card_form
+
+    @staticmethod
+    async def _continue_conversation(
+        request: Request,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        form: Any,
+        card: Card,
+    ) -> None:
+        """Tells the bot about the card, on the channel the customer chats on."""
+        agent = request.app.ctx.agent
+        tracker = await agent.tracker_store.retrieve(form.sender_id)
+        channel_name = tracker.get_latest_input_channel() if tracker else None
+        output = None
+        for channel in getattr(request.app.ctx, "input_channels", []):
+            if channel.name() == channel_name:
+                output = channel.get_output_channel()
+        settings = get_settings()
+        message = UserMessage(
+            "/card_added" + json.dumps({"card_id": str(card.id)}),
+            output or CollectingOutputChannel(),
+            form.sender_id,
+            input_channel=channel_name or "cards",
+            metadata={
+                "customer_token": issue_token(form.customer_id, settings.auth_secret, 300),
+                "language": form.language,
+            },
+        )
+        await on_new_message(message)
+
+
+def _engine():  # noqa: ANN202 - sqlalchemy Engine
+    return get_engine(get_settings().database_url)
+
+
+def _open(link: str) -> Any:
+    with session_scope(_engine()) as session:
+        return open_link(session, link)
+
+
+def _language_of(link: str) -> str:
+    with session_scope(_engine()) as session:
+        return resolve_language(language_of(session, link))
+
+
+def _reject(link: str) -> None:
+    with session_scope(_engine()) as session:
+        record_rejected_post(session, link)
+
+
+def _store(link: str, fields: dict[str, str]) -> tuple[Card, Any]:
+    expiry = parse_expiry(fields["expiry"], dt.date.today())
+    tokenized = get_gateway().tokenize(fields["number"], expiry.month, expiry.year, fields["cvc"])
+    with session_scope(_engine()) as session:
+        form = use_link(session, link)
+        card = add_card(session, form.customer_id, tokenized, expiry)
+    return card, form

@@ -1,0 +1,180 @@
+"""The settle-balance actions with real trackers, the real domain and SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from actions.settle import (
+    ActionConfirmSave,
+    ActionOfferOtherCards,
+    ActionSaveAndPay,
+    ActionSendCardForm,
+    ActionStartChangeExpiry,
+    ValidateExpiryForm,
+)
+from bot.db import PaymentMethod, session_scope
+from tests.actions.conftest import make_tracker, run_action, token_for
+
+
+def _responses(messages: list[dict]) -> list[str]:
+    return [m["response"] for m in messages]
+
+
+def test_an_owner_gets_the_expiry_form(app_db: Engine, domain_dict) -> None:
+    tracker = make_tracker(intent="change_expiry", metadata=token_for("cust-lv-owner"))
+    messages, events = run_action(ActionStartChangeExpiry(), tracker, domain_dict)
+    assert messages == []
+    assert events == [
+        SlotSet("save_kind", "expiry"),
+        SlotSet("new_expiry", None),
+        SlotSet("expiry_failures", 0.0),
+        FollowupAction("expiry_form"),
+    ]
+
+
+def test_a_non_owner_is_told_why_not_and_what_instead(app_db: Engine, domain_dict, render) -> None:
+    tracker = make_tracker(
+        intent="change_expiry", language="zh", metadata=token_for("cust-zh-nonowner")
+    )
+    messages, events = run_action(ActionStartChangeExpiry(), tracker, domain_dict)
+    assert events == []
+    assert _responses(messages) == [
+        "utter_not_owner_cannot_change_expiry",
+        "utter_settle_options_nonowner",
+    ]
+    assert "1111" in render(messages, "zh")[0]["text"]
+
+
+def _validate(text: str, intent: str = "change_expiry", failures: float = 0, **kw):
+    tracker = make_tracker(
+        text=text,
+        intent=intent,
+        metadata=token_for("cust-en-owner"),
+        slots={"expiry_failures": failures, **kw},
+    )
+    dispatcher = CollectingDispatcher()
+    result = ValidateExpiryForm().validate_new_expiry(text, dispatcher, tracker, {})
+    return result, _responses(dispatcher.messages)
+
+
+@pytest.mark.usefixtures("app_db")
+@pytest.mark.parametrize(
+    "text, intent, failures, result, responses",
+    [
+        ("12/27", "change_expiry", 0, {"new_expiry": "12/2027"}, []),
+        ("2027年12月", "nlu_fallback", 1, {"new_expiry": "12/2027"}, []),
+        ("soon", "nlu_fallback", 0, {"new_expiry": None, "expiry_failures": 1.0},
+         ["utter_expiry_not_a_date"]),
+        ("10/2026", "change_expiry", 0, {"new_expiry": None, "expiry_failures": 1.0},
+         ["utter_expiry_in_the_past"]),
+        ("12/2099", "change_expiry", 1, {"new_expiry": None, "expiry_failures": 2.0},
+         ["utter_expiry_too_far_ahead", "utter_expiry_give_up"]),
+        ("how much do I owe?", "settle_balance", 1, {"new_expiry": None},
+         ["utter_past_due_summary", "utter_decline_reason_expired_card"]),
+        ("I paid already", "still_past_due", 0, {"new_expiry": None}, ["utter_still_past_due"]),
+    ],
+)  # fmt: skip
+def test_expiry_answers(text, intent, failures, result, responses) -> None:
+    assert _validate(text, intent, failures) == (result, responses)
+
+
+def test_after_two_misses_the_form_asks_nothing_more() -> None:
+    tracker = make_tracker(slots={"expiry_failures": 2.0})
+    slots = asyncio.run(
+        ValidateExpiryForm().required_slots(["new_expiry"], CollectingDispatcher(), tracker, {})
+    )
+    assert slots == []
+
+
+def test_confirming_the_expiry_names_card_date_and_amount(app_db, domain_dict, render) -> None:
+    tracker = make_tracker(
+        language="lv",
+        metadata=token_for("cust-lv-owner"),
+        slots={"save_kind": "expiry", "new_expiry": "12/2027"},
+    )
+    messages, _ = run_action(ActionConfirmSave(), tracker, domain_dict)
+    (rendered,) = render(messages, "lv")
+    assert "4242" in rendered["text"] and "12/2027" in rendered["text"]
+    assert "25,50\u00a0€" in rendered["text"]
+
+
+def test_other_cards_are_offered_as_buttons(app_db, domain_dict) -> None:
+    tracker = make_tracker(metadata=token_for("cust-lv-owner"))
+    messages, events = run_action(ActionOfferOtherCards(), tracker, domain_dict)
+    (message,) = messages
+    assert message["response"] == "utter_choose_card"
+    assert [b["title"] for b in message["buttons"]] == ["Mastercard •••• 5454 (08/2029)"]
+    assert message["buttons"][0]["payload"].startswith('/choose_card{"card_id":"')
+    assert events == [SlotSet("save_kind", "card")]
+
+
+def test_a_card_of_another_customer_cannot_be_chosen(app_db: Engine, domain_dict) -> None:
+    with session_scope(app_db) as session:
+        foreign = session.scalars(
+            select(PaymentMethod.id).where(PaymentMethod.customer_id == "cust-zh-nonowner")
+        ).first()
+    tracker = make_tracker(
+        metadata=token_for("cust-lv-owner"),
+        slots={"save_kind": "card", "chosen_card_id": str(foreign)},
+    )
+    messages, _ = run_action(ActionConfirmSave(), tracker, domain_dict)
+    assert _responses(messages)[0] == "utter_card_unavailable"
+    paid, _ = run_action(ActionSaveAndPay(), tracker, domain_dict)
+    assert _responses(paid)[0] == "utter_card_unavailable"
+
+
+def test_save_and_pay_with_the_expiry_settles_once(app_db, domain_dict, render) -> None:
+    tracker = make_tracker(
+        metadata=token_for("cust-lv-owner"),
+        language="en",
+        slots={"save_kind": "expiry", "new_expiry": "12/2027"},
+    )
+    messages, events = run_action(ActionSaveAndPay(), tracker, domain_dict)
+    assert _responses(messages) == ["utter_payment_approved", "utter_notice_may_stay"]
+    assert SlotSet("payment_declines", 0.0) in events
+    text = " ".join(r["text"] for r in render(messages, "en"))
+    assert "25,50" not in text and "€25.50" in text and "UTC" in text
+    again, _ = run_action(ActionSaveAndPay(), tracker, domain_dict)
+    assert _responses(again) == ["utter_nothing_past_due"]
+
+
+def test_a_second_decline_offers_a_person(app_db, domain_dict) -> None:
+    tracker = make_tracker(
+        metadata=token_for("cust-zh-nonowner"),
+        language="zh",
+        slots={"save_kind": "card", "payment_declines": 1.0},
+    )
+    with session_scope(app_db) as session:
+        failing = session.scalars(
+            select(PaymentMethod.id).where(PaymentMethod.last4 == "1111")
+        ).one()
+    tracker.slots["chosen_card_id"] = str(failing)
+    messages, events = run_action(ActionSaveAndPay(), tracker, domain_dict)
+    assert _responses(messages) == [
+        "utter_payment_declined_again",
+        "utter_past_due_summary",
+        "utter_decline_reason_insufficient_funds",
+        "utter_offer_person_after_declines",
+    ]
+    assert SlotSet("payment_declines", 2.0) in events
+
+
+def test_the_card_form_link_is_sent_with_a_widget_payload(app_db, domain_dict) -> None:
+    tracker = make_tracker(metadata=token_for("cust-en-owner"))
+    messages, events = run_action(ActionSendCardForm(), tracker, domain_dict)
+    (message,) = messages
+    url = message["url"]
+    assert message["response"] == "utter_card_form_link"
+    assert message["custom"] == {"card_form": {"url": url, "expires_in_seconds": 900}}
+    assert "/webhooks/cards/form/" in url
+    assert SlotSet("save_kind", "card") in events
+
+
+def test_an_empty_expiry_is_not_counted_as_a_miss() -> None:
+    assert _validate(None) == ({"new_expiry": None}, [])
