@@ -98,28 +98,42 @@ def _bot_messages_since(servers: BotServers, sender: str, count: int) -> list[di
     ][-count:]
 
 
-def test_owner_changes_the_expiry_and_pays_in_latvian(fresh: BotServers) -> None:
-    sender, meta = _sender(), {**fresh.token("cust-lv-owner"), "language": "lv"}
-    fresh.send(sender, "Mans maksājums tika noraidīts", meta)
+OWNER_EXPIRY = {
+    "lv": ("Mans maksājums tika noraidīts", "nezinu, kaut kad nākamgad", "mēnesi un gadu",
+           "2027. gada decembris", f"25,50{NBSP}€", r"\d{4}\. gada \d{1,2}\. \w+ \d{2}:\d{2} UTC",
+           "Jau samaksāju, bet joprojām rāda, ka maksājums ir nokavēts"),
+    "en": ("My card payment was declined", "no idea, sometime next year", "month and year",
+           "December 2027", "€25.50", r"\w+ \d{1,2}, \d{4} \d{2}:\d{2} UTC",
+           "I already paid but it still says past due"),
+    "zh": ("我的卡扣款被拒了", "不知道，明年吧", "月份和年份", "2027年12月", "€25.50",
+           r"\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2} UTC", "我已经付过了，为什么还显示逾期？"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", ["lv", "en", "zh"])
+def test_owner_changes_the_expiry_and_pays(fresh: BotServers, language: str) -> None:
+    problem, vague, hint, expiry, amount, moment, still_shown = OWNER_EXPIRY[language]
+    sender, meta = _sender(), {**fresh.token("cust-lv-owner"), "language": language}
+    _in_language(fresh.send(sender, problem, meta), language)
 
     asked = fresh.send(sender, "/change_expiry", meta)
-    _in_language(asked, "lv")
+    _in_language(asked, language)
     assert "12/2027" in _text(asked)
 
-    not_a_date = fresh.send(sender, "nezinu, kaut kad nākamgad", meta)
-    _in_language(not_a_date, "lv")
-    assert "mēnesi un gadu" in _text(not_a_date)
+    not_a_date = fresh.send(sender, vague, meta)
+    _in_language(not_a_date, language)
+    assert hint in _text(not_a_date)
 
-    confirm = fresh.send(sender, "2027. gada decembris", meta)
-    _in_language(confirm, "lv")
+    confirm = fresh.send(sender, expiry, meta)
+    _in_language(confirm, language)
     assert "4242" in _text(confirm) and "12/2027" in _text(confirm)
     assert _payloads(confirm) == ["/affirm", "/deny"]
 
     paid = fresh.send(sender, "/affirm", meta)
-    _in_language(paid, "lv")
+    _in_language(paid, language)
     text = _text(paid)
-    assert f"25,50{NBSP}€" in text and "4242" in text and "48" in text
-    assert re.search(r"\d{4}\. gada \d{1,2}\. \w+ \d{2}:\d{2} UTC", text), text
+    assert amount in text and "4242" in text and "48" in text
+    assert re.search(moment, text), text
     assert _db(
         fresh,
         "SELECT b.status FROM balances b JOIN subscriptions s ON s.id = "
@@ -131,9 +145,9 @@ def test_owner_changes_the_expiry_and_pays_in_latvian(fresh: BotServers) -> None
         "'cust-lv-owner' AND last4 = '4242'",
     ) == [(12, 2027)]
 
-    notice = fresh.send(sender, "Jau samaksāju, bet joprojām rāda, ka maksājums ir nokavēts", meta)
-    _in_language(notice, "lv")
-    assert f"25,50{NBSP}€" in _text(notice) and "UTC" in _text(notice)
+    notice = fresh.send(sender, still_shown, meta)
+    _in_language(notice, language)
+    assert amount in _text(notice) and re.search(moment, _text(notice))
 
 
 def test_two_wrong_expiries_lead_to_the_other_options(fresh: BotServers) -> None:
@@ -178,28 +192,63 @@ def test_switching_language_mid_flow_switches_the_replies(fresh: BotServers) -> 
     assert "12/2027" in _text(confirm)
 
 
+NON_OWNER = {
+    "zh": ("我的卡被decline了", "所有者", "¥1,080.00"),
+    "en": ("why was my card declined?", "owner", "CN¥1,080.00"),
+    "lv": ("kāpēc mana karte tika noraidīta?", "īpašnieks", f"080,00{NBSP}CN¥"),
+}
+
+
+@pytest.mark.parametrize("language", ["zh", "en", "lv"])
 def test_non_owner_is_refused_the_expiry_change_and_pays_with_another_card(
-    fresh: BotServers,
+    fresh: BotServers, language: str
 ) -> None:
-    sender, meta = _sender(), fresh.token("cust-zh-nonowner")
-    fresh.send(sender, "我的卡被decline了", meta)
+    problem, owner_word, amount = NON_OWNER[language]
+    sender, meta = _sender(), {**fresh.token("cust-zh-nonowner"), "language": language}
+    fresh.send(sender, problem, meta)
     refused = fresh.send(sender, "/change_expiry", meta)
-    _in_language(refused, "zh")
-    assert "1111" in _text(refused) and "所有者" in _text(refused)
+    _in_language(refused, language)
+    assert "1111" in _text(refused) and owner_word in _text(refused)
     assert _payloads(refused) == ["/pick_other_card", "/add_new_card"]
 
     cards = fresh.send(sender, "/pick_other_card", meta)
-    _in_language(cards, "zh")
+    _in_language(cards, language)
     (choice,) = [p for p in _payloads(cards) if p.startswith("/choose_card")]
-    assert any(
-        "UnionPay •••• 0005 (11/2028)" == b["title"] for r in cards for b in r.get("buttons") or []
-    )
+    titles = [b["title"] for r in cards for b in r.get("buttons") or []]
+    assert titles == ["UnionPay •••• 0005 (11/2028)"]
 
     confirm = fresh.send(sender, choice, meta)
-    assert "0005" in _text(confirm) and "¥1,080.00" in _text(confirm)
+    _in_language(confirm, language)
+    assert "0005" in _text(confirm) and amount in _text(confirm)
     paid = fresh.send(sender, "/affirm", meta)
-    _in_language(paid, "zh")
-    assert "¥1,080.00" in _text(paid) and "0005" in _text(paid) and "48" in _text(paid)
+    _in_language(paid, language)
+    assert amount in _text(paid) and "0005" in _text(paid) and "48" in _text(paid)
+
+
+ADD_CARD = {
+    "lv": ("Gribu pievienot jaunu karti", "Kartes numurs", "ir saglabāta", f"6,00{NBSP}$"),
+    "zh": ("我要添加一张新卡", "卡号", "已保存", "US$6.00"),
+}
+
+
+@pytest.mark.parametrize("language", ["lv", "zh"])
+def test_add_card_in_latvian_and_chinese(fresh: BotServers, language: str) -> None:
+    ask, label, saved, amount = ADD_CARD[language]
+    sender, meta = _sender(), {**fresh.token("cust-en-owner"), "language": language}
+    replies = fresh.send(sender, ask, meta)
+    _in_language(replies, language)
+    link = _form_link(replies)
+    status, page = _get(link)
+    assert status == 200 and f'lang="{language}"' in page and label in page
+    status, page = _post_form(
+        link, number="5555 5555 5555 4444", expiry="11/30", name="Alex Morgan", cvc="321"
+    )
+    assert status == 200 and "4444" in page
+    confirm = _bot_messages_since(fresh, sender, 2)
+    assert saved in confirm[0]["text"] and "4444" in confirm[1]["text"]
+    paid = fresh.send(sender, "/affirm", meta)
+    _in_language(paid, language)
+    assert amount in _text(paid) and "4444" in _text(paid)
 
 
 def test_an_owner_without_other_cards_is_offered_to_add_one(fresh: BotServers) -> None:
