@@ -20,7 +20,7 @@ from bot.db import get_engine, session_scope
 from bot.errors import AuthError, NotFound
 from bot.expiry import ExpiryError, parse_expiry
 from bot.i18n import format_expiry, format_moment, format_money, resolve_language
-from bot.payments import get_gateway
+from bot.payments import IdempotencyKeyReused, get_gateway
 from bot.settlement import ChargeInProgress, Settlement, resubmit
 
 logger = logging.getLogger(__name__)
@@ -281,7 +281,7 @@ class ActionSaveAndPay(Action):
         except ChargeInProgress:
             dispatcher.utter_message(response="utter_payment_in_progress")
             return []
-        except SQLAlchemyError:
+        except (SQLAlchemyError, IdempotencyKeyReused):
             logger.exception("saving the payment failed for %s", tracker.sender_id)
             dispatcher.utter_message(response="utter_billing_unavailable")
             return []

@@ -7,6 +7,7 @@ only brand, last four digits, expiry and a gateway token, never a full number.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -96,6 +97,9 @@ class Balance(Base):
     )
 
     id = Column(Integer, primary_key=True, autoincrement=True)
+    # Names the balance in idempotency keys: unlike the id, never reused, even
+    # when a database hands out a deleted row's id again (SQLite does).
+    reference = Column(String(32), nullable=False, unique=True, default=lambda: uuid.uuid4().hex)
     subscription_id = Column(Integer, ForeignKey("subscriptions.id"), nullable=False, index=True)
     amount_minor = Column(BigInteger, nullable=False)
     currency = Column(String(3), nullable=False)

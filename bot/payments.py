@@ -35,6 +35,10 @@ BRAND_PATTERNS = (
 )
 
 
+class IdempotencyKeyReused(BotError):
+    """A key came back with a different charge: a bug, never a reason to charge."""
+
+
 class CardRejected(BotError):
     """The card details cannot be tokenized; `field` and `reason` say which and why."""
 
@@ -101,7 +105,7 @@ class SimulatedGateway:
 
     def __init__(self, today: dt.date | None = None) -> None:
         self._today = today
-        self._answers: dict[str, ChargeResult] = {}
+        self._answers: dict[str, tuple[tuple[str, int, str], ChargeResult]] = {}
         self._lock = threading.Lock()
         self.charges = 0
 
@@ -125,15 +129,21 @@ class SimulatedGateway:
         currency: str,
         idempotency_key: str,
     ) -> ChargeResult:
+        request = (token, amount_minor, currency)
         with self._lock:
             if idempotency_key in self._answers:
-                return self._answers[idempotency_key]
+                # Like a real processor: the same key answers the same way, and only
+                # for the same charge.
+                earlier, answer = self._answers[idempotency_key]
+                if earlier != request:
+                    raise IdempotencyKeyReused(idempotency_key)
+                return answer
             today = self._today or dt.date.today()
             if (exp_year, exp_month) < (today.year, today.month):
                 answer = ChargeResult(approved=False, decline_reason="expired_card")
             else:
                 answer = self._outcome(token)
-            self._answers[idempotency_key] = answer
+            self._answers[idempotency_key] = (request, answer)
             self.charges += 1
             return answer
 

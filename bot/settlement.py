@@ -1,6 +1,6 @@
 """Resubmitting a past-due payment, at most once per balance.
 
-Each try at a balance has an idempotency key, `balance-<id>-try-<n>`, unique in the
+Each try at a balance has an idempotency key, `balance-<reference>-try-<n>`, unique in the
 database. Whoever inserts the pending attempt owns the charge; a concurrent or
 retried save for the same try finds the key taken and waits for the owner's
 answer instead of charging again. A partial unique index also allows only one
@@ -51,8 +51,8 @@ class Settlement:
         return to_decimal(self.amount_minor, self.currency)
 
 
-def _key(balance_id: int, try_number: int) -> str:
-    return f"balance-{balance_id}-try-{try_number}"
+def _key(reference: str, try_number: int) -> str:
+    return f"balance-{reference}-try-{try_number}"
 
 
 def _settlement(attempt: PaymentAttempt, charged_now: bool) -> Settlement:
@@ -91,11 +91,11 @@ def _claim(engine: Engine, customer_id: str, balance_id: int, method_id: int) ->
             .select_from(PaymentAttempt)
             .where(
                 PaymentAttempt.balance_id == balance_id,
-                PaymentAttempt.idempotency_key.like(f"balance-{balance_id}-try-%"),
+                PaymentAttempt.idempotency_key.like(f"balance-{balance.reference}-try-%"),
                 PaymentAttempt.status != "pending",
             )
         )
-        key = _key(balance_id, int(tries or 0) + 1)
+        key = _key(balance.reference, int(tries or 0) + 1)
         amount, currency = balance.amount_minor, balance.currency
     try:
         with session_scope(engine) as session:

@@ -172,3 +172,34 @@ def test_another_customers_balance_or_card_is_not_found(seeded_engine: Engine) -
         assert session.scalars(select(Subscription).where(Subscription.status == "active")).all()
         assert session.get(PaymentMethod, lv.other_cards[0].id).customer_id == "cust-lv-owner"
     assert gateway.charges == 0
+
+
+def test_a_reused_key_with_another_charge_is_refused_not_answered() -> None:
+    from bot.payments import IdempotencyKeyReused
+
+    gateway = SimulatedGateway(today=TODAY)
+    assert gateway.charge("tok_sim_approve_x", 12, 2030, 600, "USD", "k1").approved
+    assert gateway.charge("tok_sim_approve_x", 12, 2030, 600, "USD", "k1").approved
+    with pytest.raises(IdempotencyKeyReused):
+        gateway.charge("tok_sim_card_declined_y", 12, 2030, 600, "USD", "k1")
+    assert gateway.charges == 1
+
+
+def test_reseeding_never_reuses_an_idempotency_key(seeded_engine: Engine) -> None:
+    from bot.demo import seed_demo
+
+    gateway = SimulatedGateway(today=TODAY)
+    keys = set()
+    for _ in range(2):
+        due = _due(seeded_engine, "cust-lv-owner")
+        resubmit(seeded_engine, gateway, "cust-lv-owner", due.balance_id, due.other_cards[0].id)
+        with session_scope(seeded_engine) as session:
+            keys |= set(
+                session.scalars(
+                    select(PaymentAttempt.idempotency_key).where(
+                        PaymentAttempt.status == "approved"
+                    )
+                )
+            )
+            seed_demo(session)
+    assert len(keys) == 2 and gateway.charges == 2
