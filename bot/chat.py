@@ -23,8 +23,21 @@ def send(url: str, sender: str, text: str, metadata: dict[str, Any], timeout: fl
         return json.loads(response.read().decode() or "[]")
 
 
+def bot_messages(url: str, sender: str, timeout: float = 30) -> list[dict[str, Any]]:
+    """Every bot message of the conversation so far, from the HTTP API's tracker."""
+    with urllib.request.urlopen(
+        f"{url.rstrip('/')}/conversations/{sender}/tracker", timeout=timeout
+    ) as response:
+        events = json.loads(response.read().decode()).get("events") or []
+    return [
+        {"text": e.get("text"), "buttons": (e.get("data") or {}).get("buttons")}
+        for e in events
+        if e.get("event") == "bot"
+    ]
+
+
 def render(reply: dict[str, Any]) -> str:
-    """One bot reply as terminal text, buttons numbered."""
+    """One bot reply as terminal text, buttons numbered; "" for a widget-only payload."""
     lines = [reply["text"]] if reply.get("text") else []
     for number, button in enumerate(reply.get("buttons") or [], start=1):
         lines.append(f"  [{number}] {button.get('title')}  ({button.get('payload')})")
@@ -42,7 +55,9 @@ def chat_loop(
     if language:
         metadata["language"] = language
     buttons: list[dict[str, Any]] = []
+    seen = 0
     print(f"Chatting with {url} as {sender}. Type /quit to leave.")
+    print("(An empty line shows what the bot said since, e.g. after you used the card form.)")
     while True:
         try:
             text = read("you> ").strip()
@@ -52,6 +67,16 @@ def chat_loop(
         if text in ("/quit", "/exit"):
             return
         if not text:
+            try:
+                history = bot_messages(url, sender)
+            except (urllib.error.URLError, OSError) as exc:
+                print(f"(the bot at {url} did not answer: {exc})")
+                continue
+            for reply in history[seen:]:
+                if rendered := render(reply):
+                    print("bot> " + rendered.replace("\n", "\n     "))
+                buttons = reply.get("buttons") or buttons
+            seen = len(history)
             continue
         if text.isdigit() and 0 < int(text) <= len(buttons):
             text = buttons[int(text) - 1]["payload"]
@@ -62,5 +87,10 @@ def chat_loop(
             continue
         buttons = []
         for reply in replies:
-            print("bot> " + render(reply).replace("\n", "\n     "))
+            if rendered := render(reply):
+                print("bot> " + rendered.replace("\n", "\n     "))
             buttons = reply.get("buttons") or buttons
+        try:
+            seen = len(bot_messages(url, sender))
+        except (urllib.error.URLError, OSError):
+            pass
