@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.auth import customer_from_metadata
-from bot.billing import PastDue, find_past_due
+from bot.billing import Card, PastDue, find_past_due
 from bot.config import get_settings
 from bot.db import get_engine, session_scope
 from bot.errors import AuthError, NotFound
@@ -59,14 +59,45 @@ def utter_past_due(
     card = due.failed_card
     if card is not None:
         reason = due.decline_reason if due.decline_reason in KNOWN_DECLINE_REASONS else "unknown"
-        dispatcher.utter_message(
-            response=f"utter_decline_reason_{reason}",
-            card_brand=card.brand,
-            card_last4=card.last4,
-            card_expiry=format_expiry(card.exp_month, card.exp_year),
-        )
+        dispatcher.utter_message(response=f"utter_decline_reason_{reason}", **card_kwargs(card))
     if with_options:
         utter_options(dispatcher, due)
+
+
+def card_kwargs(card: Card) -> dict[str, str]:
+    """What the responses may say about a card."""
+    return {
+        "card_brand": card.brand,
+        "card_last4": card.last4,
+        "card_expiry": format_expiry(card.exp_month, card.exp_year),
+    }
+
+
+def signed_in_past_due(
+    dispatcher: CollectingDispatcher, tracker: Tracker
+) -> tuple[str, list[PastDue]] | None:
+    """The signed-in customer and their open balances, oldest first.
+
+    When there is no account to look at, the lookup fails, or nothing is past due,
+    it says so to the customer and returns None.
+    """
+    try:
+        customer_id = signed_in_customer(tracker)
+        with session_scope(get_engine(get_settings().database_url)) as session:
+            balances = find_past_due(session, customer_id)
+    except (AuthError, NotFound) as exc:
+        logger.info("no account access for %s: %s", tracker.sender_id, exc)
+        dispatcher.utter_message(response="utter_no_account_access")
+        dispatcher.utter_message(response="utter_settle_procedure")
+        return None
+    except SQLAlchemyError:
+        logger.exception("billing lookup failed for %s", tracker.sender_id)
+        dispatcher.utter_message(response="utter_billing_unavailable")
+        return None
+    if not balances:
+        dispatcher.utter_message(response="utter_nothing_past_due")
+        return None
+    return customer_id, balances
 
 
 class ActionExplainPastDue(Action):
@@ -78,23 +109,9 @@ class ActionExplainPastDue(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        language = resolve_language(tracker.get_slot("language"))
-        try:
-            customer_id = signed_in_customer(tracker)
-            with session_scope(get_engine(get_settings().database_url)) as session:
-                balances = find_past_due(session, customer_id)
-        except (AuthError, NotFound) as exc:
-            logger.info("no account access for %s: %s", tracker.sender_id, exc)
-            dispatcher.utter_message(response="utter_no_account_access")
-            dispatcher.utter_message(response="utter_settle_procedure")
-            return []
-        except SQLAlchemyError:
-            logger.exception("billing lookup failed for %s", tracker.sender_id)
-            dispatcher.utter_message(response="utter_billing_unavailable")
-            return []
-        if not balances:
-            dispatcher.utter_message(response="utter_nothing_past_due")
-            return []
-        for due in balances:
-            utter_past_due(dispatcher, due, language)
+        found = signed_in_past_due(dispatcher, tracker)
+        if found is not None:
+            language = resolve_language(tracker.get_slot("language"))
+            for due in found[1]:
+                utter_past_due(dispatcher, due, language)
         return []

@@ -12,12 +12,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.billing import signed_in_customer, utter_options, utter_past_due
-from bot.billing import Card, NotCardOwner, PastDue, change_expiry, find_past_due, get_card
+from actions.billing import card_kwargs, signed_in_past_due, utter_options, utter_past_due
+from bot.billing import NotCardOwner, PastDue, change_expiry, find_past_due, get_card
 from bot.card_forms import issue_link
 from bot.config import get_settings
 from bot.db import get_engine, session_scope
-from bot.errors import AuthError, NotFound
+from bot.errors import NotFound
 from bot.expiry import ExpiryError, parse_expiry
 from bot.i18n import format_expiry, format_moment, format_money, resolve_language
 from bot.payments import IdempotencyKeyReused, get_gateway
@@ -40,35 +40,12 @@ def _language(tracker: Tracker) -> str:
     return resolve_language(tracker.get_slot("language"))
 
 
-def _card_kwargs(card: Card) -> dict[str, str]:
-    return {
-        "card_brand": card.brand,
-        "card_last4": card.last4,
-        "card_expiry": format_expiry(card.exp_month, card.exp_year),
-    }
-
-
 def _first_past_due(
     dispatcher: CollectingDispatcher, tracker: Tracker
 ) -> tuple[str, PastDue] | None:
     """The signed-in customer and their oldest open balance; says why when there is none."""
-    try:
-        customer_id = signed_in_customer(tracker)
-        with session_scope(_engine()) as session:
-            balances = find_past_due(session, customer_id)
-    except (AuthError, NotFound) as exc:
-        logger.info("no account access for %s: %s", tracker.sender_id, exc)
-        dispatcher.utter_message(response="utter_no_account_access")
-        dispatcher.utter_message(response="utter_settle_procedure")
-        return None
-    except SQLAlchemyError:
-        logger.exception("billing lookup failed for %s", tracker.sender_id)
-        dispatcher.utter_message(response="utter_billing_unavailable")
-        return None
-    if not balances:
-        dispatcher.utter_message(response="utter_nothing_past_due")
-        return None
-    return customer_id, balances[0]
+    found = signed_in_past_due(dispatcher, tracker)
+    return None if found is None else (found[0], found[1][0])
 
 
 class ActionStartChangeExpiry(Action):
@@ -88,7 +65,7 @@ class ActionStartChangeExpiry(Action):
         if card is None or not card.is_owner:
             if card is not None:
                 dispatcher.utter_message(
-                    response="utter_not_owner_cannot_change_expiry", **_card_kwargs(card)
+                    response="utter_not_owner_cannot_change_expiry", **card_kwargs(card)
                 )
             dispatcher.utter_message(response="utter_settle_options_nonowner")
             return []
@@ -224,7 +201,7 @@ class ActionConfirmSave(Action):
                 response="utter_confirm_expiry_save",
                 new_expiry=new_expiry,
                 amount=amount,
-                **_card_kwargs(due.failed_card),
+                **card_kwargs(due.failed_card),
             )
             return []
         try:
@@ -237,9 +214,9 @@ class ActionConfirmSave(Action):
             utter_options(dispatcher, due)
             return [SlotSet("chosen_card_id", None)]
         if (tracker.latest_message.get("intent") or {}).get("name") == "card_added":
-            dispatcher.utter_message(response="utter_card_added", **_card_kwargs(card))
+            dispatcher.utter_message(response="utter_card_added", **card_kwargs(card))
         dispatcher.utter_message(
-            response="utter_confirm_card_save", amount=amount, **_card_kwargs(card)
+            response="utter_confirm_card_save", amount=amount, **card_kwargs(card)
         )
         return [SlotSet("save_kind", "card")]
 
@@ -303,7 +280,7 @@ class ActionSaveAndPay(Action):
             response="utter_payment_approved",
             amount=format_money(result.amount, result.currency, language),
             subscription=due.subscription,
-            **_card_kwargs(result.card),
+            **card_kwargs(result.card),
         )
         contact_after = result.completed_at + dt.timedelta(hours=NOTICE_HOURS)
         dispatcher.utter_message(
