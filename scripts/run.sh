@@ -18,7 +18,8 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-$BIN/rasa run actions --actions actions --port "$ACTIONS_PORT" >var/actions.log 2>&1 &
+# SANIC_HOST keeps the action server on loopback (rasa-sdk binds 0.0.0.0 otherwise).
+SANIC_HOST=127.0.0.1 $BIN/rasa run actions --actions actions --port "$ACTIONS_PORT" >var/actions.log 2>&1 &
 pids+=($!)
 $BIN/rasa run --model models --enable-api --interface 127.0.0.1 --port "$RASA_PORT" \
   --credentials credentials.yml --endpoints endpoints.yml >var/rasa.log 2>&1 &

@@ -107,6 +107,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotServers]:
         "DATABASE_URL": database_url,
         "BOT_AUTH_SECRET": TEST_SECRET,
         "BOT_PUBLIC_URL": url,
+        "SANIC_HOST": "127.0.0.1",
     }
     logs = {name: open(workdir / f"{name}.log", "w") for name in ("actions", "rasa")}
     processes = [
