@@ -15,7 +15,7 @@ from bot.billing import Card, PastDue, find_past_due
 from bot.config import get_settings
 from bot.db import get_engine, session_scope
 from bot.errors import AuthError, NotFound
-from bot.i18n import format_day, format_expiry, format_money, resolve_language
+from bot.i18n import brand_name, format_day, format_expiry, format_money, resolve_language
 
 logger = logging.getLogger(__name__)
 
@@ -59,15 +59,17 @@ def utter_past_due(
     card = due.failed_card
     if card is not None:
         reason = due.decline_reason if due.decline_reason in KNOWN_DECLINE_REASONS else "unknown"
-        dispatcher.utter_message(response=f"utter_decline_reason_{reason}", **card_kwargs(card))
+        dispatcher.utter_message(
+            response=f"utter_decline_reason_{reason}", **card_kwargs(card, language)
+        )
     if with_options:
         utter_options(dispatcher, due)
 
 
-def card_kwargs(card: Card) -> dict[str, str]:
-    """What the responses may say about a card."""
+def card_kwargs(card: Card, language: str) -> dict[str, str]:
+    """What the responses may say about a card, in the customer's language."""
     return {
-        "card_brand": card.brand,
+        "card_brand": brand_name(card.brand, language),
         "card_last4": card.last4,
         "card_expiry": format_expiry(card.exp_month, card.exp_year),
     }

@@ -19,7 +19,7 @@ from bot.config import get_settings
 from bot.db import get_engine, session_scope
 from bot.errors import NotFound
 from bot.expiry import ExpiryError, parse_expiry
-from bot.i18n import format_expiry, format_moment, format_money, resolve_language
+from bot.i18n import brand_name, format_expiry, format_moment, format_money, resolve_language
 from bot.payments import IdempotencyKeyReused, get_gateway
 from bot.settlement import ChargeInProgress, Settlement, resubmit
 
@@ -65,7 +65,8 @@ class ActionStartChangeExpiry(Action):
         if card is None or not card.is_owner:
             if card is not None:
                 dispatcher.utter_message(
-                    response="utter_not_owner_cannot_change_expiry", **card_kwargs(card)
+                    response="utter_not_owner_cannot_change_expiry",
+                    **card_kwargs(card, _language(tracker)),
                 )
             dispatcher.utter_message(response="utter_settle_options_nonowner")
             return []
@@ -140,15 +141,17 @@ class ActionOfferOtherCards(Action):
         if not due.other_cards:
             dispatcher.utter_message(response="utter_no_other_cards")
             return []
+        language = _language(tracker)
         buttons = [
             {
                 # Brand, digits and date read the same in every language.
-                "title": f"{c.brand} •••• {c.last4} ({format_expiry(c.exp_month, c.exp_year)})",
+                "title": f"{brand_name(c.brand, language)} •••• {c.last4} "
+                f"({format_expiry(c.exp_month, c.exp_year)})",
                 "payload": f'/choose_card{{"card_id":"{c.id}"}}',
             }
             for c in due.other_cards
         ]
-        amount = format_money(due.amount, due.currency, _language(tracker))
+        amount = format_money(due.amount, due.currency, language)
         dispatcher.utter_message(response="utter_choose_card", buttons=buttons, amount=amount)
         return [SlotSet("save_kind", "card")]
 
@@ -201,7 +204,7 @@ class ActionConfirmSave(Action):
                 response="utter_confirm_expiry_save",
                 new_expiry=new_expiry,
                 amount=amount,
-                **card_kwargs(due.failed_card),
+                **card_kwargs(due.failed_card, _language(tracker)),
             )
             return []
         try:
@@ -214,9 +217,13 @@ class ActionConfirmSave(Action):
             utter_options(dispatcher, due)
             return [SlotSet("chosen_card_id", None)]
         if (tracker.latest_message.get("intent") or {}).get("name") == "card_added":
-            dispatcher.utter_message(response="utter_card_added", **card_kwargs(card))
+            dispatcher.utter_message(
+                response="utter_card_added", **card_kwargs(card, _language(tracker))
+            )
         dispatcher.utter_message(
-            response="utter_confirm_card_save", amount=amount, **card_kwargs(card)
+            response="utter_confirm_card_save",
+            amount=amount,
+            **card_kwargs(card, _language(tracker)),
         )
         return [SlotSet("save_kind", "card")]
 
@@ -280,7 +287,7 @@ class ActionSaveAndPay(Action):
             response="utter_payment_approved",
             amount=format_money(result.amount, result.currency, language),
             subscription=due.subscription,
-            **card_kwargs(result.card),
+            **card_kwargs(result.card, language),
         )
         contact_after = result.completed_at + dt.timedelta(hours=NOTICE_HOURS)
         dispatcher.utter_message(

@@ -100,3 +100,12 @@ def format_moment(moment: dt.datetime, language: str) -> str:
     """A UTC date and time in the language's long date form: "November 24, 2026 10:32 UTC"."""
     utc = moment.astimezone(dt.timezone.utc)
     return f"{format_day(utc.date(), language)} {utc:%H:%M} UTC"
+
+
+# Card brands as Chinese customers know them; other languages use the brand's own name.
+LOCAL_BRAND_NAMES = {"zh": {"UnionPay": "银联", "American Express": "美国运通"}}
+
+
+def brand_name(brand: str, language: str) -> str:
+    """ "UnionPay" is "银联" to a Chinese customer."""
+    return LOCAL_BRAND_NAMES.get(language, {}).get(brand, brand)

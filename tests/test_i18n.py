@@ -88,3 +88,11 @@ def test_language_codes_are_normalized(value, expected) -> None:
 def test_resolution_takes_the_first_supported_language() -> None:
     assert resolve_language(None, "fr", "zh", "lv") == "zh"
     assert resolve_language(None) == "en"
+
+
+def test_brands_are_named_as_the_customer_knows_them() -> None:
+    from bot.i18n import brand_name
+
+    assert brand_name("UnionPay", "zh") == "银联"
+    assert brand_name("UnionPay", "lv") == "UnionPay"
+    assert brand_name("Visa", "zh") == "Visa"

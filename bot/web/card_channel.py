@@ -32,7 +32,7 @@ from bot.card_forms import LinkUnusable, language_of, open_link, record_rejected
 from bot.config import get_settings
 from bot.db import get_engine, session_scope
 from bot.expiry import ExpiryError, parse_expiry
-from bot.i18n import resolve_language
+from bot.i18n import brand_name, resolve_language
 from bot.payments import CardRejected, card_brand, digits_only, get_gateway, luhn_valid
 
 logger = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def render_unusable(language: str) -> HTTPResponse:
 
 def render_saved(language: str, card: Card) -> HTTPResponse:
     text = messages()[language]
-    saved = text["saved_text"].format(brand=card.brand, last4=card.last4)
+    saved = text["saved_text"].format(brand=brand_name(card.brand, language), last4=card.last4)
     return _page(language, text["saved_title"], f"<p>{html.escape(saved)}</p>")
 
 

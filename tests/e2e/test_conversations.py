@@ -199,4 +199,4 @@ def test_the_terminal_chat_shows_replies_and_picks_buttons_by_number(
     out = capsys.readouterr().out
     assert f"25,50{NBSP}€" in out
     assert "[2] Izvēlēties citu karti  (/pick_other_card)" in out
-    assert "Kurai kartei iekasēt" in out and "Mastercard •••• 5454 (08/2029)" in out
+    assert "Ar kuru karti vēlaties samaksāt" in out and "Mastercard •••• 5454 (08/2029)" in out

@@ -215,7 +215,8 @@ def test_non_owner_is_refused_the_expiry_change_and_pays_with_another_card(
     _in_language(cards, language)
     (choice,) = [p for p in _payloads(cards) if p.startswith("/choose_card")]
     titles = [b["title"] for r in cards for b in r.get("buttons") or []]
-    assert titles == ["UnionPay •••• 0005 (11/2028)"]
+    brand = "银联" if language == "zh" else "UnionPay"
+    assert titles == [f"{brand} •••• 0005 (11/2028)"]
 
     confirm = fresh.send(sender, choice, meta)
     _in_language(confirm, language)
