@@ -62,13 +62,15 @@ class ActionStartChangeExpiry(Action):
             return []
         _, due = found
         card = due.failed_card
-        if card is None or not card.is_owner:
-            if card is not None:
-                dispatcher.utter_message(
-                    response="utter_not_owner_cannot_change_expiry",
-                    **card_kwargs(card, _language(tracker)),
-                )
+        if card is None:
             dispatcher.utter_message(response="utter_settle_options_nonowner")
+            return []
+        if not card.is_owner:
+            # Says why not and offers the two allowed options as buttons.
+            dispatcher.utter_message(
+                response="utter_not_owner_cannot_change_expiry",
+                **card_kwargs(card, _language(tracker)),
+            )
             return []
         return [
             SlotSet("save_kind", "expiry"),

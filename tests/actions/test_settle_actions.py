@@ -44,11 +44,10 @@ def test_a_non_owner_is_told_why_not_and_what_instead(app_db: Engine, domain_dic
     )
     messages, events = run_action(ActionStartChangeExpiry(), tracker, domain_dict)
     assert events == []
-    assert _responses(messages) == [
-        "utter_not_owner_cannot_change_expiry",
-        "utter_settle_options_nonowner",
-    ]
-    assert "1111" in render(messages, "zh")[0]["text"]
+    assert _responses(messages) == ["utter_not_owner_cannot_change_expiry"]
+    (rendered,) = render(messages, "zh")
+    assert "1111" in rendered["text"]
+    assert [b["payload"] for b in rendered["buttons"]] == ["/pick_other_card", "/add_new_card"]
 
 
 def _validate(text: str, intent: str = "change_expiry", failures: float = 0, **kw):
