@@ -39,7 +39,7 @@ train: setup
 	$(BIN)/rasa train --fixed-model-name billing --out models
 
 validate: setup
-	$(BIN)/rasa data validate --fail-on-warnings || $(BIN)/rasa data validate
+	$(BIN)/rasa data validate
 
 run: db train
 	@scripts/run.sh
