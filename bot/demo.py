@@ -90,30 +90,16 @@ def _delete_demo_rows(session: Session) -> None:
     ids = DEMO_CUSTOMER_IDS
     subscriptions = select(Subscription.id).where(Subscription.customer_id.in_(ids))
     balances = select(Balance.id).where(Balance.subscription_id.in_(subscriptions))
-    session.execute(
+    # Children before parents, so that foreign keys hold at every step.
+    for statement in (
         delete(PaymentAttempt).where(PaymentAttempt.balance_id.in_(balances)),
-        execution_options={"synchronize_session": False},
-    )
-    session.execute(
         delete(Balance).where(Balance.subscription_id.in_(subscriptions)),
-        execution_options={"synchronize_session": False},
-    )
-    session.execute(
         delete(Subscription).where(Subscription.customer_id.in_(ids)),
-        execution_options={"synchronize_session": False},
-    )
-    session.execute(
         delete(PaymentMethod).where(PaymentMethod.customer_id.in_(ids)),
-        execution_options={"synchronize_session": False},
-    )
-    session.execute(
         delete(CardFormLink).where(CardFormLink.customer_id.in_(ids)),
-        execution_options={"synchronize_session": False},
-    )
-    session.execute(
         delete(Customer).where(Customer.id.in_(ids)),
-        execution_options={"synchronize_session": False},
-    )
+    ):
+        session.execute(statement, execution_options={"synchronize_session": False})
 
 
 def seed_demo(session: Session) -> None:
