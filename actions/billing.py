@@ -13,13 +13,18 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.auth import customer_from_metadata
 from bot.billing import Card, PastDue, find_past_due
 from bot.config import get_settings
-from bot.db import get_engine, session_scope
+from bot.db import app_engine, session_scope
 from bot.errors import AuthError, NotFound
 from bot.i18n import brand_name, format_day, format_expiry, format_money, resolve_language
 
 logger = logging.getLogger(__name__)
 
 KNOWN_DECLINE_REASONS = ("expired_card", "insufficient_funds", "card_declined")
+
+
+def tracker_language(tracker: Tracker) -> str:
+    """The conversation's reply language (the `language` slot, else the default)."""
+    return resolve_language(tracker.get_slot("language"))
 
 
 def signed_in_customer(tracker: Tracker) -> str:
@@ -85,7 +90,7 @@ def signed_in_past_due(
     """
     try:
         customer_id = signed_in_customer(tracker)
-        with session_scope(get_engine(get_settings().database_url)) as session:
+        with session_scope(app_engine()) as session:
             balances = find_past_due(session, customer_id)
     except (AuthError, NotFound) as exc:
         logger.info("no account access for %s: %s", tracker.sender_id, exc)
@@ -113,7 +118,7 @@ class ActionExplainPastDue(Action):
     ) -> list[EventType]:
         found = signed_in_past_due(dispatcher, tracker)
         if found is not None:
-            language = resolve_language(tracker.get_slot("language"))
+            language = tracker_language(tracker)
             for due in found[1]:
                 utter_past_due(dispatcher, due, language)
         return []

@@ -11,15 +11,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.billing import signed_in_customer, utter_past_due
-from bot.billing import find_past_due, last_payment
-from bot.config import get_settings
-from bot.db import get_engine, session_scope
+from actions.billing import signed_in_customer, tracker_language, utter_past_due
+from bot.billing import NOTICE_HOURS, find_past_due, last_payment
+from bot.db import app_engine, session_scope
 from bot.errors import AuthError, NotFound
-from bot.i18n import format_moment, format_money, resolve_language
+from bot.i18n import format_moment, format_money
 
 logger = logging.getLogger(__name__)
-NOTICE_HOURS = 48
 
 
 class ActionExplainNotice(Action):
@@ -31,10 +29,10 @@ class ActionExplainNotice(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        language = resolve_language(tracker.get_slot("language"))
+        language = tracker_language(tracker)
         try:
             customer_id = signed_in_customer(tracker)
-            with session_scope(get_engine(get_settings().database_url)) as session:
+            with session_scope(app_engine()) as session:
                 payment = last_payment(session, customer_id)
                 open_balances = find_past_due(session, customer_id)
         except (AuthError, NotFound, SQLAlchemyError) as exc:

@@ -12,14 +12,27 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.billing import card_kwargs, signed_in_past_due, utter_options, utter_past_due
-from bot.billing import NotCardOwner, PastDue, change_expiry, find_past_due, get_card
+from actions.billing import (
+    card_kwargs,
+    signed_in_past_due,
+    tracker_language,
+    utter_options,
+    utter_past_due,
+)
+from bot.billing import (
+    NOTICE_HOURS,
+    NotCardOwner,
+    PastDue,
+    change_expiry,
+    find_past_due,
+    get_card,
+)
 from bot.card_forms import issue_link
 from bot.config import get_settings
-from bot.db import get_engine, session_scope
+from bot.db import app_engine, session_scope
 from bot.errors import NotFound
 from bot.expiry import ExpiryError, parse_expiry
-from bot.i18n import brand_name, format_expiry, format_moment, format_money, resolve_language
+from bot.i18n import brand_name, format_expiry, format_moment, format_money
 from bot.payments import IdempotencyKeyReused, get_gateway
 from bot.settlement import ChargeInProgress, Settlement, resubmit
 
@@ -27,17 +40,8 @@ logger = logging.getLogger(__name__)
 
 MAX_EXPIRY_TRIES = 2
 MAX_DECLINES = 2
-NOTICE_HOURS = 48
 # Questions answered in the middle of the expiry form, which then asks again.
 QUESTIONS_ABOUT_THE_BALANCE = ("payment_declined", "settle_balance", "card_expired")
-
-
-def _engine():  # noqa: ANN202 - sqlalchemy Engine
-    return get_engine(get_settings().database_url)
-
-
-def _language(tracker: Tracker) -> str:
-    return resolve_language(tracker.get_slot("language"))
 
 
 def _first_past_due(
@@ -69,7 +73,7 @@ class ActionStartChangeExpiry(Action):
             # Says why not and offers the two allowed options as buttons.
             dispatcher.utter_message(
                 response="utter_not_owner_cannot_change_expiry",
-                **card_kwargs(card, _language(tracker)),
+                **card_kwargs(card, tracker_language(tracker)),
             )
             return []
         return [
@@ -114,7 +118,9 @@ class ValidateExpiryForm(FormValidationAction):
             if intent in QUESTIONS_ABOUT_THE_BALANCE and error.reason == ExpiryError.NOT_A_DATE:
                 found = _first_past_due(dispatcher, tracker)
                 if found is not None:
-                    utter_past_due(dispatcher, found[1], _language(tracker), with_options=False)
+                    utter_past_due(
+                        dispatcher, found[1], tracker_language(tracker), with_options=False
+                    )
                 return {"new_expiry": None}
             if intent == "still_past_due" and error.reason == ExpiryError.NOT_A_DATE:
                 dispatcher.utter_message(response="utter_still_past_due")
@@ -143,10 +149,10 @@ class ActionOfferOtherCards(Action):
         if not due.other_cards:
             dispatcher.utter_message(response="utter_no_other_cards")
             return []
-        language = _language(tracker)
+        language = tracker_language(tracker)
         buttons = [
             {
-                # Brand, digits and date read the same in every language.
+                # No words in the title: brand, digits and date need no translation.
                 "title": f"{brand_name(c.brand, language)} •••• {c.last4} "
                 f"({format_expiry(c.exp_month, c.exp_year)})",
                 "payload": f'/choose_card{{"card_id":"{c.id}"}}',
@@ -171,8 +177,8 @@ class ActionSendCardForm(Action):
         if found is None:
             return []
         customer_id, _ = found
-        language = _language(tracker)
-        with session_scope(_engine()) as session:
+        language = tracker_language(tracker)
+        with session_scope(app_engine()) as session:
             link = issue_link(session, customer_id, tracker.sender_id, language)
         url = f"{get_settings().public_url}/webhooks/cards/form/{link}"
         dispatcher.utter_message(
@@ -196,7 +202,7 @@ class ActionConfirmSave(Action):
         if found is None:
             return []
         customer_id, due = found
-        amount = format_money(due.amount, due.currency, _language(tracker))
+        amount = format_money(due.amount, due.currency, tracker_language(tracker))
         if tracker.get_slot("save_kind") == "expiry":
             new_expiry = tracker.get_slot("new_expiry")
             if not new_expiry or due.failed_card is None:
@@ -206,11 +212,11 @@ class ActionConfirmSave(Action):
                 response="utter_confirm_expiry_save",
                 new_expiry=new_expiry,
                 amount=amount,
-                **card_kwargs(due.failed_card, _language(tracker)),
+                **card_kwargs(due.failed_card, tracker_language(tracker)),
             )
             return []
         try:
-            with session_scope(_engine()) as session:
+            with session_scope(app_engine()) as session:
                 card = get_card(session, customer_id, int(tracker.get_slot("chosen_card_id")))
         except (NotFound, TypeError, ValueError):
             card = None
@@ -220,12 +226,12 @@ class ActionConfirmSave(Action):
             return [SlotSet("chosen_card_id", None)]
         if (tracker.latest_message.get("intent") or {}).get("name") == "card_added":
             dispatcher.utter_message(
-                response="utter_card_added", **card_kwargs(card, _language(tracker))
+                response="utter_card_added", **card_kwargs(card, tracker_language(tracker))
             )
         dispatcher.utter_message(
             response="utter_confirm_card_save",
             amount=amount,
-            **card_kwargs(card, _language(tracker)),
+            **card_kwargs(card, tracker_language(tracker)),
         )
         return [SlotSet("save_kind", "card")]
 
@@ -243,20 +249,20 @@ class ActionSaveAndPay(Action):
         if found is None:
             return []
         customer_id, due = found
-        language = _language(tracker)
+        language = tracker_language(tracker)
         kind = tracker.get_slot("save_kind")
         try:
             if kind == "expiry" and due.failed_card is not None:
                 card_id = due.failed_card.id
                 expiry = parse_expiry(tracker.get_slot("new_expiry") or "", dt.date.today())
-                with session_scope(_engine()) as session:
+                with session_scope(app_engine()) as session:
                     change_expiry(session, customer_id, card_id, expiry)
             elif kind == "card":
                 card_id = int(tracker.get_slot("chosen_card_id"))
             else:
                 utter_options(dispatcher, due)
                 return []
-            result = resubmit(_engine(), get_gateway(), customer_id, due.balance_id, card_id)
+            result = resubmit(app_engine(), get_gateway(), customer_id, due.balance_id, card_id)
         except NotCardOwner:
             dispatcher.utter_message(response="utter_settle_options_nonowner")
             return [SlotSet("save_kind", None)]
@@ -309,7 +315,7 @@ class ActionSaveAndPay(Action):
             response="utter_payment_declined_again",
             amount=format_money(result.amount, result.currency, language),
         )
-        with session_scope(_engine()) as session:
+        with session_scope(app_engine()) as session:
             balances = find_past_due(session, customer_id)
         if not balances:
             return [SlotSet("payment_declines", float(declines))]

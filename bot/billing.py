@@ -13,10 +13,13 @@ from babel.numbers import get_currency_precision
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db import Balance, Customer, PaymentAttempt, PaymentMethod, Subscription
+from bot.db import Balance, Customer, PaymentAttempt, PaymentMethod, Subscription, as_utc
 from bot.errors import BotError, NotFound
 from bot.expiry import Expiry
 from bot.payments import TokenizedCard
+
+# After a payment, the past-due notice can stay visible this long (seed 001).
+NOTICE_HOURS = 48
 
 
 class NotCardOwner(BotError):
@@ -219,7 +222,8 @@ def last_payment(session: Session, customer_id: str) -> Payment | None:
     ).first()
     if attempt is None:
         return None
-    completed = attempt.completed_at or attempt.created_at
-    if completed.tzinfo is None:
-        completed = completed.replace(tzinfo=dt.timezone.utc)
-    return Payment(to_decimal(attempt.amount_minor, attempt.currency), attempt.currency, completed)
+    return Payment(
+        to_decimal(attempt.amount_minor, attempt.currency),
+        attempt.currency,
+        as_utc(attempt.completed_at or attempt.created_at),
+    )

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.billing import get_customer
-from bot.db import CardFormLink, utcnow
+from bot.db import CardFormLink, as_utc, utcnow
 from bot.errors import BotError
 
 LINK_TTL = dt.timedelta(minutes=15)
@@ -36,10 +36,6 @@ class FormSession:
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
 def issue_link(session: Session, customer_id: str, sender_id: str, language: str) -> str:
@@ -68,7 +64,7 @@ def _usable(session: Session, token: str) -> CardFormLink:
         raise LinkUnusable("unknown link")
     if link.used_at is not None:
         raise LinkUnusable("link already used")
-    if _aware(link.expires_at) <= utcnow():
+    if as_utc(link.expires_at) <= utcnow():
         raise LinkUnusable("link expired")
     if link.failed_posts >= MAX_FAILED_POSTS:
         raise LinkUnusable("too many rejected submissions")

@@ -34,11 +34,10 @@ def _cmd_db_init(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo_seed(args: argparse.Namespace) -> int:
-    from bot.config import get_settings
-    from bot.db import create_schema, get_engine, session_scope
+    from bot.db import app_engine, create_schema, session_scope
     from bot.demo import DEMO_CUSTOMERS, seed_demo
 
-    engine = get_engine(get_settings().database_url)
+    engine = app_engine()
     create_schema(engine)
     with session_scope(engine) as session:
         seed_demo(session)

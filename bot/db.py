@@ -40,6 +40,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """A stored time as an aware UTC time: SQLite hands back naive ones."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
 class Customer(Base):
     __tablename__ = "customers"
 
@@ -189,6 +194,13 @@ def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
 def get_engine(url: str) -> Engine:
     """One engine per database URL and process, created on first use."""
     return make_engine(url)
+
+
+def app_engine() -> Engine:
+    """The engine for the configured DATABASE_URL, one per process."""
+    from bot.config import get_settings
+
+    return get_engine(get_settings().database_url)
 
 
 def create_schema(engine: Engine) -> None:

@@ -19,7 +19,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.billing import Card, to_decimal
-from bot.db import Balance, PaymentAttempt, PaymentMethod, Subscription, session_scope, utcnow
+from bot.db import (
+    Balance,
+    PaymentAttempt,
+    PaymentMethod,
+    Subscription,
+    as_utc,
+    session_scope,
+    utcnow,
+)
 from bot.errors import BotError, NotFound
 from bot.payments import Gateway
 
@@ -56,16 +64,13 @@ def _key(reference: str, try_number: int) -> str:
 
 
 def _settlement(attempt: PaymentAttempt, charged_now: bool) -> Settlement:
-    completed = attempt.completed_at or attempt.created_at
-    if completed.tzinfo is None:
-        completed = completed.replace(tzinfo=dt.timezone.utc)
     return Settlement(
         approved=attempt.status == "approved",
         decline_reason=attempt.decline_reason,
         amount_minor=attempt.amount_minor,
         currency=attempt.currency,
         card=Card.of(attempt.payment_method),
-        completed_at=completed,
+        completed_at=as_utc(attempt.completed_at or attempt.created_at),
         charged_now=charged_now,
     )
 
@@ -142,10 +147,8 @@ def _await_owner(engine: Engine, gateway: Gateway, key: str, timeout: float) -> 
             ).one()
             if attempt.status != "pending":
                 return _settlement(attempt, charged_now=False)
-            created = attempt.created_at
-            if created.tzinfo is None:
-                created = created.replace(tzinfo=dt.timezone.utc)
-            stale = (utcnow() - created).total_seconds() > STALE_PENDING_SECONDS
+            age = utcnow() - as_utc(attempt.created_at)
+            stale = age.total_seconds() > STALE_PENDING_SECONDS
         if stale:
             return _charge(engine, gateway, key)
         if time.monotonic() > deadline:

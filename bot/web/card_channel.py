@@ -30,7 +30,7 @@ from bot.auth import issue_token
 from bot.billing import Card, add_card
 from bot.card_forms import LinkUnusable, language_of, open_link, record_rejected_post, use_link
 from bot.config import get_settings
-from bot.db import get_engine, session_scope
+from bot.db import app_engine, session_scope
 from bot.expiry import ExpiryError, parse_expiry
 from bot.i18n import brand_name, resolve_language
 from bot.payments import CardRejected, card_brand, digits_only, get_gateway, luhn_valid
@@ -199,29 +199,25 @@ class CardFormInput(InputChannel):
         await on_new_message(message)
 
 
-def _engine():  # noqa: ANN202 - sqlalchemy Engine
-    return get_engine(get_settings().database_url)
-
-
 def _open(link: str) -> Any:
-    with session_scope(_engine()) as session:
+    with session_scope(app_engine()) as session:
         return open_link(session, link)
 
 
 def _language_of(link: str) -> str:
-    with session_scope(_engine()) as session:
+    with session_scope(app_engine()) as session:
         return resolve_language(language_of(session, link))
 
 
 def _reject(link: str) -> None:
-    with session_scope(_engine()) as session:
+    with session_scope(app_engine()) as session:
         record_rejected_post(session, link)
 
 
 def _store(link: str, fields: dict[str, str]) -> tuple[Card, Any]:
     expiry = parse_expiry(fields["expiry"], dt.date.today())
     tokenized = get_gateway().tokenize(fields["number"], expiry.month, expiry.year, fields["cvc"])
-    with session_scope(_engine()) as session:
+    with session_scope(app_engine()) as session:
         form = use_link(session, link)
         card = add_card(session, form.customer_id, tokenized, expiry)
     return card, form

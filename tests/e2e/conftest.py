@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from bot.auth import issue_token
+from bot.chat import send
 from bot.config import PROJECT_ROOT
 from bot.db import create_schema, make_engine, session_scope
 from bot.demo import seed_demo
@@ -53,14 +54,7 @@ class BotServers:
     database_url: str
 
     def send(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[dict]:
-        body = {"sender": sender, "message": text, "metadata": metadata or {}}
-        request = urllib.request.Request(
-            f"{self.url}/webhooks/rest/webhook",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return json.loads(response.read().decode())
+        return send(self.url, sender, text, metadata or {}, timeout=60)
 
     def parse(self, text: str) -> dict[str, Any]:
         request = urllib.request.Request(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 import threading
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.chat import bot_messages
 from bot.i18n import detect_language
 from tests.e2e.conftest import BotServers
 
@@ -89,13 +89,7 @@ def _get(url: str) -> tuple[int, str]:
 
 
 def _bot_messages_since(servers: BotServers, sender: str, count: int) -> list[dict]:
-    with urllib.request.urlopen(f"{servers.url}/conversations/{sender}/tracker", timeout=30) as r:
-        events = json.loads(r.read().decode())["events"]
-    return [
-        {"text": e.get("text"), "buttons": (e.get("data") or {}).get("buttons")}
-        for e in events
-        if e["event"] == "bot"
-    ][-count:]
+    return bot_messages(servers.url, sender)[-count:]
 
 
 OWNER_EXPIRY = {
