@@ -7,13 +7,14 @@ BIN := $(VENV)/bin
 # Rasa 3.6 needs Python 3.10; .python-version makes pyenv's python3.10 shim work.
 PYTHON ?= $(shell command -v python3.10 2>/dev/null || pyenv which python3.10 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | tail -n 1)
 STAMP := $(VENV)/.installed
+WEB_STAMP := bot/web/node_modules/.installed
 
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help setup db train run shell test lint eval validate clean
+.PHONY: help setup browser db train run shell test lint eval validate clean
 
 help:
 	@echo "make run    - set up, seed the demo database, train if needed, start the bot"
@@ -28,7 +29,20 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	@touch $(STAMP)
 
-setup: $(STAMP)
+# The widget's one browser dependency (socket.io-client), pinned by package-lock.json.
+$(WEB_STAMP): bot/web/package.json bot/web/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js and npm (e.g. apt-get install nodejs npm)"; exit 1; }
+	cd bot/web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $(WEB_STAMP)
+
+# Browser tests drive Debian's Chromium; installed here when missing (needs root or sudo).
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "chromium and chromium-driver are missing: the browser tests will be skipped"; fi
+
+setup: $(STAMP) $(WEB_STAMP)
 
 db: setup
 	$(BIN)/bot db init --recreate-outdated-demo
@@ -51,7 +65,7 @@ lint: setup
 	$(BIN)/ruff check bot actions tests scripts
 	$(BIN)/mypy
 
-test: setup train lint
+test: setup browser train lint
 	$(BIN)/rasa data validate
 	$(BIN)/python -m pytest -q -ra
 

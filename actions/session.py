@@ -1,14 +1,30 @@
-"""Starting a conversation session: the widget's language becomes the starting one."""
+"""Starting a conversation session: the widget's language becomes the starting one.
+
+A conversation waiting for (or talking to) a person stays paused across sessions:
+otherwise the bot would answer again while an agent still holds the ticket.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.events import (
+    ActionExecuted,
+    ConversationPaused,
+    EventType,
+    SessionStarted,
+    SlotSet,
+)
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
 
+from bot.db import app_engine, session_scope
+from bot.handoff import open_ticket_of
 from bot.i18n import normalize_language
+
+logger = logging.getLogger(__name__)
 
 LANGUAGE_SLOT = "language"
 
@@ -34,5 +50,16 @@ class ActionSessionStart(Action):
         )
         if language:
             events.append(SlotSet(LANGUAGE_SLOT, language))
+        if _has_open_ticket(tracker.sender_id):
+            events.append(ConversationPaused())
         events.append(ActionExecuted("action_listen"))
         return events
+
+
+def _has_open_ticket(conversation_id: str) -> bool:
+    try:
+        with session_scope(app_engine()) as session:
+            return open_ticket_of(session, conversation_id) is not None
+    except SQLAlchemyError:
+        logger.exception("could not check the handoff queue for %s", conversation_id)
+        return False

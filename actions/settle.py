@@ -19,6 +19,7 @@ from actions.billing import (
     utter_options,
     utter_past_due,
 )
+from actions.handoff import escalate
 from bot.billing import (
     NOTICE_HOURS,
     NotCardOwner,
@@ -321,7 +322,10 @@ class ActionSaveAndPay(Action):
             return [SlotSet("payment_declines", float(declines))]
         if declines >= MAX_DECLINES:
             utter_past_due(dispatcher, balances[0], language, with_options=False)
-            dispatcher.utter_message(response="utter_offer_person_after_declines")
+            return [
+                SlotSet("payment_declines", float(declines)),
+                *escalate(dispatcher, tracker, "payments_declined"),
+            ]
         else:
             utter_past_due(dispatcher, balances[0], language, with_summary=False)
         return [SlotSet("payment_declines", float(declines))]

@@ -30,7 +30,11 @@ def bot_messages(url: str, sender: str, timeout: float = 30) -> list[dict[str, A
     ) as response:
         events = json.loads(response.read().decode()).get("events") or []
     return [
-        {"text": e.get("text"), "buttons": (e.get("data") or {}).get("buttons")}
+        {
+            "text": e.get("text"),
+            "buttons": (e.get("data") or {}).get("buttons"),
+            "agent": (e.get("metadata") or {}).get("agent"),
+        }
         for e in events
         if e.get("event") == "bot"
     ]
@@ -57,7 +61,10 @@ def chat_loop(
     buttons: list[dict[str, Any]] = []
     seen = 0
     print(f"Chatting with {url} as {sender}. Type /quit to leave.")
-    print("(An empty line shows what the bot said since, e.g. after you used the card form.)")
+    print(
+        "(An empty line shows what was said since: after the card form, or a support "
+        "agent's replies.)"
+    )
     while True:
         try:
             text = read("you> ").strip()
@@ -74,7 +81,8 @@ def chat_loop(
                 continue
             for reply in history[seen:]:
                 if rendered := render(reply):
-                    print("bot> " + rendered.replace("\n", "\n     "))
+                    speaker = f"{reply['agent']} (support)> " if reply.get("agent") else "bot> "
+                    print(speaker + rendered.replace("\n", "\n" + " " * len(speaker)))
                 buttons = reply.get("buttons") or buttons
             seen = len(history)
             continue

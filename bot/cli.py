@@ -1,8 +1,10 @@
-"""The `bot` command: database set-up, demo data and customer tokens."""
+"""The `bot` command: database set-up, demo data, tokens, agents and the handoff queue."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import json
 import sys
 from collections.abc import Sequence
 
@@ -34,16 +36,21 @@ def _cmd_db_init(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo_seed(args: argparse.Namespace) -> int:
+    from bot.config import get_settings
     from bot.db import app_engine, create_schema, session_scope
-    from bot.demo import DEMO_CUSTOMERS, seed_demo
+    from bot.demo import DEMO_AGENT_USERNAME, DEMO_CUSTOMERS, seed_demo, seed_demo_agent
 
     engine = app_engine()
     create_schema(engine)
     with session_scope(engine) as session:
         seed_demo(session)
+        if not get_settings().is_production:
+            seed_demo_agent(session)
     print(
         f"seeded {len(DEMO_CUSTOMERS)} demo customers: " + ", ".join(c.id for c in DEMO_CUSTOMERS)
     )
+    if not get_settings().is_production:
+        print(f"demo console agent: {DEMO_AGENT_USERNAME} (not created when BOT_ENV=production)")
     return 0
 
 
@@ -71,6 +78,61 @@ def _cmd_chat(args: argparse.Namespace) -> int:
     if args.customer_id != "anonymous":
         token = issue_token(args.customer_id, settings.auth_secret, settings.token_ttl_seconds)
     chat_loop(args.url, token, args.language)
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("password: ")
+    if first != getpass.getpass("again: "):
+        raise ValueError("the passwords differ")
+    return first
+
+
+def _cmd_agent_add(args: argparse.Namespace) -> int:
+    from bot.agents import add_agent
+    from bot.db import app_engine, create_schema, session_scope
+
+    try:
+        password = _read_password(args)
+        engine = app_engine()
+        create_schema(engine)
+        with session_scope(engine) as session:
+            agent = add_agent(session, args.username, password, args.name, args.role)
+            print(f"agent {agent.username} ({agent.role}) added")
+    except ValueError as exc:
+        print(f"bot: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cmd_handoff_list(args: argparse.Namespace) -> int:
+    from bot.db import app_engine, create_schema, session_scope
+    from bot.handoff import list_open, ticket_view
+
+    engine = app_engine()
+    create_schema(engine)
+    with session_scope(engine) as session:
+        views = [ticket_view(session, ticket) for ticket in list_open(session)]
+    if args.json:
+        print(json.dumps(views, ensure_ascii=False, indent=2))
+        return 0
+    if not views:
+        print("no open tickets")
+    for view in views:
+        packet = view["packet"]
+        customer = (packet.get("customer") or {}).get("name") or "anonymous"
+        where = (
+            f"#{view['queue_position']} in queue"
+            if view["status"] == "waiting"
+            else f"with {view['agent']['display_name']}"
+        )
+        due = (packet.get("past_due") or {}).get("amount") or "-"
+        print(
+            f"{view['id']:>5}  {view['status']:<8} {where:<20} {view['language']}  "
+            f"{customer:<20} {due:<12} {view['reason_text']}"
+        )
     return 0
 
 
@@ -108,6 +170,23 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--url", default="http://127.0.0.1:5005")
     chat.add_argument("--language", choices=["en", "lv", "zh"], default=None)
     chat.set_defaults(func=_cmd_chat)
+
+    agent = commands.add_parser("agent", help="support agents (console accounts)")
+    agent_commands = agent.add_subparsers(dest="agent", required=True)
+    add = agent_commands.add_parser("add", help="add an agent; asks for the password")
+    add.add_argument("username", help="lower-case letters, digits, '.', '_' or '-'")
+    add.add_argument("--name", default=None, help="the name customers see (default: username)")
+    add.add_argument("--role", choices=["agent", "trainer"], default="agent")
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    add.set_defaults(func=_cmd_agent_add)
+
+    queue = commands.add_parser("handoff", help="the human-handoff queue")
+    queue_commands = queue.add_subparsers(dest="handoff", required=True)
+    listing = queue_commands.add_parser("list", help="open tickets, newest activity first")
+    listing.add_argument("--json", action="store_true", help="the tickets with their packets")
+    listing.set_defaults(func=_cmd_handoff_list)
     return parser
 
 

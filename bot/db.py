@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -166,6 +167,75 @@ class CardFormLink(Base):
     expires_at = Column(DateTime(timezone=True), nullable=False)
     used_at = Column(DateTime(timezone=True))
     failed_posts = Column(Integer, nullable=False, default=0)
+
+
+class Agent(Base):
+    """A support agent (or trainer) who signs in to the console."""
+
+    __tablename__ = "agents"
+    __table_args__ = (CheckConstraint("role IN ('agent', 'trainer')", name="ck_agent_role"),)
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    username = Column(String(64), nullable=False, unique=True)
+    display_name = Column(String(100), nullable=False)
+    # An Argon2id hash with its own salt and parameters (bot.agents).
+    password_hash = Column(String(200), nullable=False)
+    role = Column(String(16), nullable=False, default="agent")
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class AgentSession(Base):
+    """A signed-in console session; the cookie holds the secret, the row its hash."""
+
+    __tablename__ = "agent_sessions"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    agent_id = Column(Integer, ForeignKey("agents.id", ondelete="CASCADE"), nullable=False)
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    expires_at = Column(DateTime(timezone=True), nullable=False)
+
+    agent = relationship("Agent")
+
+
+class HandoffTicket(Base):
+    """A conversation the bot handed to a person: waiting, active, then closed.
+
+    `packet` is what the bot knew when it escalated (bot.handoff.build_packet):
+    JSON, card data already reduced to brand, last four digits and expiry.
+    """
+
+    __tablename__ = "handoff_tickets"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('waiting', 'active', 'handed_back', 'closed')", name="ck_ticket_status"
+        ),
+        # One open ticket per conversation, however many escalations race.
+        Index(
+            "uq_ticket_one_open_per_conversation",
+            "conversation_id",
+            unique=True,
+            sqlite_where=text("status IN ('waiting', 'active')"),
+            postgresql_where=text("status IN ('waiting', 'active')"),
+        ),
+    )
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    customer_id = Column(String(64), ForeignKey("customers.id"), index=True)
+    language = Column(String(2), nullable=False)
+    reason = Column(String(32), nullable=False)
+    status = Column(String(16), nullable=False, default="waiting")
+    agent_id = Column(Integer, ForeignKey("agents.id"))
+    packet = Column(JSON, nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    claimed_at = Column(DateTime(timezone=True))
+    ended_at = Column(DateTime(timezone=True))
+    last_activity_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    agent = relationship("Agent")
+    customer = relationship("Customer")
 
 
 def make_engine(url: str) -> Engine:

@@ -11,9 +11,11 @@ from sqlalchemy.orm import Session
 
 from bot.billing import to_minor
 from bot.db import (
+    Agent,
     Balance,
     CardFormLink,
     Customer,
+    HandoffTicket,
     PaymentAttempt,
     PaymentMethod,
     Subscription,
@@ -97,6 +99,7 @@ def _delete_demo_rows(session: Session) -> None:
         delete(Subscription).where(Subscription.customer_id.in_(ids)),
         delete(PaymentMethod).where(PaymentMethod.customer_id.in_(ids)),
         delete(CardFormLink).where(CardFormLink.customer_id.in_(ids)),
+        delete(HandoffTicket).where(HandoffTicket.customer_id.in_(ids)),
         delete(Customer).where(Customer.id.in_(ids)),
     ):
         session.execute(statement, execution_options={"synchronize_session": False})
@@ -152,3 +155,21 @@ def seed_demo(session: Session) -> None:
                 created_at=dt.datetime.combine(due_date, dt.time(6, 0), tzinfo=dt.timezone.utc),
             )
         )
+
+
+# The console's demo account (development only: `bot demo seed` refuses it in production).
+DEMO_AGENT_USERNAME = "anna"
+DEMO_AGENT_NAME = "Anna"
+DEMO_AGENT_PASSWORD = "demo-agent-pass"
+
+
+def seed_demo_agent(session: Session, password: str = DEMO_AGENT_PASSWORD) -> None:
+    """Creates the demo agent, or resets its password and name."""
+    from bot.agents import add_agent, hash_password
+
+    agent = session.scalars(select(Agent).where(Agent.username == DEMO_AGENT_USERNAME)).first()
+    if agent is None:
+        add_agent(session, DEMO_AGENT_USERNAME, password, DEMO_AGENT_NAME)
+    else:
+        agent.password_hash = hash_password(password)
+        agent.display_name = DEMO_AGENT_NAME

@@ -65,3 +65,46 @@ def test_an_outdated_database_is_refused_with_a_clear_message(
     assert "customers.display_name is missing" in err and "older version" in err
     # Only the embedded demo database is ever rebuilt, never a database the user named.
     assert main(["db", "init", "--recreate-outdated-demo"]) == 2
+
+
+def _run_bot(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BOT), *args], input=stdin, env=dict(os.environ), capture_output=True, text=True
+    )
+
+
+def test_agents_are_added_from_a_script_and_refused_twice() -> None:
+    added = _run_bot(
+        "agent", "add", "maris", "--name", "Māris", "--password-stdin", stdin="a long password\n"
+    )
+    assert added.returncode == 0, added.stderr
+    assert "agent maris (agent) added" in added.stdout
+    again = _run_bot("agent", "add", "maris", "--password-stdin", stdin="another password\n")
+    assert again.returncode == 2 and "already exists" in again.stderr
+    short = _run_bot("agent", "add", "ilze", "--password-stdin", stdin="short\n")
+    assert short.returncode == 1 and "at least 10 characters" in short.stderr
+
+
+def test_handoff_list_prints_the_open_tickets_as_json() -> None:
+    import json
+
+    from bot.db import app_engine, session_scope
+    from bot.handoff import open_ticket
+
+    main(["demo", "seed"])
+    assert json.loads(_run_bot("handoff", "list", "--json").stdout) == []
+    with session_scope(app_engine()) as session:
+        open_ticket(
+            session,
+            conversation_id="conv-9",
+            customer_id="cust-lv-owner",
+            language="lv",
+            reason="customer_asked",
+            packet={"customer": {"id": "cust-lv-owner", "name": "Līga Kalniņa"}},
+        )
+    listed = _run_bot("handoff", "list", "--json")
+    (ticket,) = json.loads(listed.stdout)
+    assert ticket["conversation_id"] == "conv-9" and ticket["queue_position"] == 1
+    assert ticket["packet"]["customer"]["name"] == "Līga Kalniņa"
+    table = _run_bot("handoff", "list").stdout
+    assert "#1 in queue" in table and "Līga Kalniņa" in table

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.events import ConversationPaused, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -18,7 +18,7 @@ from actions.settle import (
     ActionStartChangeExpiry,
     ValidateExpiryForm,
 )
-from bot.db import PaymentMethod, session_scope
+from bot.db import HandoffTicket, PaymentMethod, session_scope
 from tests.actions.conftest import make_tracker, run_action, token_for
 
 
@@ -143,7 +143,7 @@ def test_save_and_pay_with_the_expiry_settles_once(app_db, domain_dict, render) 
     assert _responses(again) == ["utter_nothing_past_due"]
 
 
-def test_a_second_decline_offers_a_person(app_db, domain_dict) -> None:
+def test_a_second_decline_hands_over_to_a_person(app_db, domain_dict) -> None:
     tracker = make_tracker(
         metadata=token_for("cust-zh-nonowner"),
         language="zh",
@@ -159,9 +159,21 @@ def test_a_second_decline_offers_a_person(app_db, domain_dict) -> None:
         "utter_payment_declined_again",
         "utter_past_due_summary",
         "utter_decline_reason_insufficient_funds",
-        "utter_offer_person_after_declines",
+        "utter_handoff_queued",
+        None,
     ]
+    assert messages[-1]["custom"] == {"handoff": {"status": "waiting", "position": 1}}
     assert SlotSet("payment_declines", 2.0) in events
+    assert ConversationPaused() in events
+    with session_scope(app_db) as session:
+        ticket = session.scalars(select(HandoffTicket)).one()
+        facts = (ticket.reason, ticket.status, ticket.customer_id)
+        tried = ticket.packet["tried"]
+    assert facts == ("payments_declined", "waiting", "cust-zh-nonowner")
+    assert any(
+        "UnionPay" not in line and "ending 1111: declined (insufficient_funds)" in line
+        for line in tried
+    ), tried
 
 
 def test_the_card_form_link_is_sent_with_a_widget_payload(app_db, domain_dict) -> None:

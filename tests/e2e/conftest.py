@@ -21,16 +21,19 @@ from typing import Any
 
 import pytest
 
+from bot.agents import add_agent
 from bot.auth import issue_token
 from bot.chat import send
 from bot.config import PROJECT_ROOT
 from bot.db import create_schema, make_engine, session_scope
-from bot.demo import seed_demo
+from bot.demo import DEMO_AGENT_PASSWORD, seed_demo, seed_demo_agent
 from tests.conftest import TEST_SECRET
 
 BIN = Path(sys.executable).parent
 MODEL = PROJECT_ROOT / "models" / "billing.tar.gz"
 STARTUP_SECONDS = 240
+SECOND_AGENT_PASSWORD = "bob-password-123"
+AGENT_PASSWORDS = {"anna": DEMO_AGENT_PASSWORD, "bob": SECOND_AGENT_PASSWORD}
 
 
 def _free_port() -> int:
@@ -87,6 +90,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotServers]:
     create_schema(engine)
     with session_scope(engine) as session:
         seed_demo(session)
+        seed_demo_agent(session)
+        add_agent(session, "bob", SECOND_AGENT_PASSWORD, "Bob")
     engine.dispose()
 
     actions_port, rasa_port = _free_port(), _free_port()

@@ -1,0 +1,190 @@
+"""The widget and the console in real headless Chromium (Debian's chromium + chromedriver).
+
+A Latvian customer asks for a person in the widget; an agent, in a second browser,
+sees the packet, claims the conversation and replies; the customer sees the reply
+at once, survives a page reload, and gets the bot back after the hand-back. A
+customer's <img onerror> must stay text in the console.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from tests.conftest import service_missing
+from tests.e2e.conftest import AGENT_PASSWORDS, BotServers
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+WAIT_SECONDS = 60
+XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+
+
+@pytest.fixture
+def browser() -> Iterator[Callable[[], WebDriver]]:
+    """Starts separate headless Chromium instances (separate profiles, like two people)."""
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        service_missing("Debian's chromium and chromium-driver are not installed (make browser)")
+    started: list[tuple[WebDriver, str]] = []
+
+    def start() -> WebDriver:
+        profile = tempfile.mkdtemp(prefix="chromium-profile-")
+        options = webdriver.ChromeOptions()
+        options.binary_location = str(CHROMIUM)
+        for flag in (
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1280,900",
+            f"--user-data-dir={profile}",
+        ):
+            options.add_argument(flag)
+        try:
+            driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+        except WebDriverException as exc:
+            service_missing(f"headless Chromium did not start: {exc.msg}")
+        driver.set_page_load_timeout(WAIT_SECONDS)
+        started.append((driver, profile))
+        return driver
+
+    yield start
+    for driver, profile in started:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _wait(driver: WebDriver, condition: Callable[[WebDriver], object], what: str):
+    return WebDriverWait(driver, WAIT_SECONDS, poll_frequency=0.2).until(condition, message=what)
+
+
+def _texts(driver: WebDriver, selector: str) -> list[str]:
+    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, selector)]
+
+
+def _say(driver: WebDriver, text: str) -> None:
+    box = _wait(driver, lambda d: _enabled(d, "#message"), "the message box to be enabled")
+    box.send_keys(text)
+    driver.find_element(By.CSS_SELECTOR, "#send").click()
+
+
+def _enabled(driver: WebDriver, selector: str) -> WebElement | None:
+    found = driver.find_elements(By.CSS_SELECTOR, selector)
+    return found[0] if found and found[0].is_enabled() and found[0].is_displayed() else None
+
+
+def _sign_in_customer(driver: WebDriver, url: str, customer: str) -> None:
+    driver.get(f"{url}/chat/?lang=lv")
+    _wait(driver, lambda d: _enabled(d, "#customer"), "the demo customers")
+    Select(driver.find_element(By.CSS_SELECTOR, "#customer")).select_by_value(customer)
+    driver.find_element(By.CSS_SELECTOR, "#sign-in").click()
+    _wait(
+        driver,
+        lambda d: customer in d.find_element(By.CSS_SELECTOR, "#signed-in-as").text,
+        "the customer to be signed in",
+    )
+
+
+def _sign_in_agent(driver: WebDriver, url: str, username: str) -> None:
+    driver.get(f"{url}/console/")
+    _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#username"), "the sign-in form")
+    driver.find_element(By.CSS_SELECTOR, "#username").send_keys(username)
+    driver.find_element(By.CSS_SELECTOR, "#password").send_keys(AGENT_PASSWORDS[username])
+    driver.find_element(By.CSS_SELECTOR, "#sign-in").click()
+    _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#queue"), "the queue")
+
+
+def test_customer_and_agent_in_two_browsers(servers: BotServers, browser) -> None:
+    customer, agent = browser(), browser()
+    _sign_in_customer(customer, servers.url, "cust-lv-owner")
+    _say(customer, "Gribu runāt ar cilvēku")
+    _wait(
+        customer,
+        lambda d: any("rindā" in t for t in _texts(d, ".msg.bot")),
+        "the bot's queue message in Latvian",
+    )
+
+    _sign_in_agent(agent, servers.url, "anna")
+    item = _wait(
+        agent,
+        lambda d: next(
+            (
+                li
+                for li in d.find_elements(By.CSS_SELECTOR, "li.ticket")
+                if "Līga Kalniņa" in li.text
+            ),
+            None,
+        ),
+        "the customer's ticket in the queue",
+    )
+    item.click()
+    _wait(
+        agent,
+        lambda d: "expired_card" in d.find_element(By.CSS_SELECTOR, "#ticket").text,
+        "the packet",
+    )
+    packet = agent.find_element(By.CSS_SELECTOR, "#ticket").text
+    for fact in (
+        "Līga Kalniņa",
+        "Microsoft 365 Business Standard",
+        "€25.50",
+        "4242",
+        "The customer asked for a person.",
+    ):
+        assert fact in packet
+    _wait(agent, lambda d: _enabled(d, "#claim"), "the claim button").click()
+    _wait(agent, lambda d: _enabled(d, "#reply"), "the reply box")
+
+    _say(customer, XSS)
+    _wait(
+        agent,
+        lambda d: any(XSS in t for t in _texts(d, "#transcript .line.customer")),
+        "the customer's message, as text, in the live transcript",
+    )
+    assert agent.execute_script("return window.__pwned") is None
+
+    agent.find_element(By.CSS_SELECTOR, "#reply").send_keys("Labdien! Esmu Anna, palīdzēšu.")
+    agent.find_element(By.CSS_SELECTOR, "#send-reply").click()
+    _wait(
+        customer,
+        lambda d: any("Esmu Anna" in t for t in _texts(d, ".msg.agent")),
+        "the agent's reply in the widget",
+    )
+    assert customer.execute_script("return window.__pwned") is None
+
+    shown = len(customer.find_elements(By.CSS_SELECTOR, ".msg"))
+    customer.refresh()
+    _wait(
+        customer,
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, ".msg")) >= shown,
+        "the conversation after a reload",
+    )
+    assert any("Esmu Anna" in t for t in _texts(customer, ".msg.agent"))
+
+    _wait(agent, lambda d: _enabled(d, "#handback"), "the hand-back button").click()
+    _wait(
+        customer,
+        lambda d: any("nodevis" in t for t in _texts(d, ".msg.bot")),
+        "the bot's hand-back message",
+    )
+    before = len(_texts(customer, ".msg.bot"))
+    _say(customer, "Mans maksājums neizdevās")
+    _wait(customer, lambda d: len(_texts(d, ".msg.bot")) > before, "the bot's answer")
+    assert any("25,50\u00a0€" in t or "25,50 €" in t for t in _texts(customer, ".msg.bot")[before:])

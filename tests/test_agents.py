@@ -1,0 +1,90 @@
+"""Agent accounts and console sessions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+
+from bot import agents
+from bot.db import Agent, AgentSession, session_scope
+from bot.errors import AuthError
+
+
+def test_passwords_are_stored_as_argon2id_hashes(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        agents.add_agent(session, "anna", "correct horse battery", "Anna")
+    with session_scope(engine) as session:
+        stored = session.scalars(select(Agent)).one()
+        assert stored.password_hash.startswith("$argon2id$")
+        assert "correct horse" not in stored.password_hash
+        assert agents.authenticate(session, "anna", "correct horse battery").display_name == "Anna"
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("anna", "wrong password!"), ("nobody", "correct horse battery"), ("anna", "")],
+)
+def test_wrong_credentials_get_one_message(engine: Engine, username: str, password: str) -> None:
+    with session_scope(engine) as session:
+        agents.add_agent(session, "anna", "correct horse battery")
+    with session_scope(engine) as session, pytest.raises(AuthError, match="wrong username"):
+        agents.authenticate(session, username, password)
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "role", "problem"),
+    [
+        ("Anna", "a long password", "agent", "username"),
+        ("a", "a long password", "agent", "username"),
+        ("anna<script>", "a long password", "agent", "username"),
+        ("anna", "short", "agent", "password"),
+        ("anna", "a long password", "admin", "role"),
+    ],
+)
+def test_bad_accounts_are_refused(
+    engine: Engine, username: str, password: str, role: str, problem: str
+) -> None:
+    with session_scope(engine) as session, pytest.raises(ValueError, match=problem):
+        agents.add_agent(session, username, password, role=role)
+
+
+def test_a_username_is_taken_once(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        agents.add_agent(session, "anna", "a long password")
+    with session_scope(engine) as session, pytest.raises(agents.AgentExists):
+        agents.add_agent(session, "anna", "another long password")
+
+
+def test_sessions_sign_in_until_they_expire_or_end(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        agent = agents.add_agent(session, "anna", "a long password", "Anna")
+        secret = agents.start_session(session, agent)
+    with session_scope(engine) as session:
+        who = agents.signed_in(session, secret)
+        stored_hash = session.scalars(select(AgentSession.token_hash)).one()
+    assert (who.username, who.display_name, who.role) == ("anna", "Anna", "agent")
+    assert stored_hash != secret and len(who.csrf_token) >= 32
+    assert agents.csrf_matches(who.csrf_token, who.csrf_token)
+    assert not agents.csrf_matches(who.csrf_token, None)
+    assert not agents.csrf_matches(who.csrf_token, who.csrf_token[:-1])
+    for wrong in (None, "", secret + "x"):
+        with session_scope(engine) as session, pytest.raises(AuthError):
+            agents.signed_in(session, wrong)
+    with session_scope(engine) as session:
+        session.execute(
+            update(AgentSession).values(
+                expires_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+            )
+        )
+    with session_scope(engine) as session, pytest.raises(AuthError, match="ended"):
+        agents.signed_in(session, secret)
+    with session_scope(engine) as session:
+        secret = agents.start_session(
+            session, agents.authenticate(session, "anna", "a long password")
+        )
+        agents.end_session(session, secret)
+    with session_scope(engine) as session, pytest.raises(AuthError):
+        agents.signed_in(session, secret)
