@@ -8,6 +8,7 @@ yields no language, so the conversation keeps the one it has.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from decimal import Decimal
 from functools import lru_cache
@@ -40,10 +41,15 @@ def _detector() -> Any:
     )
 
 
+MARKUP = re.compile(r"<[^<>]{0,500}>|https?://\S+")
+
+
 def detect_language(text: str | None) -> str | None:
     """The language of one customer message: "zh", "en", "lv", or None if unclear."""
     if not text:
         return None
+    # Markup and links say nothing about the customer's language.
+    text = MARKUP.sub(" ", text)
     if HAN.search(text):
         return "zh"
     if len(LETTER.findall(text)) < MIN_LETTERS:

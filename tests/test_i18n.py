@@ -38,6 +38,18 @@ def test_detects_the_language_of_a_message(text: str, expected: str) -> None:
     assert detect_language(text) == expected
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('<img src=x onerror="window.pwned=1"><svg onload="alert(document.cookie)">', None),
+        ("https://example.com/billing/settle-balance?subscription=microsoft", None),
+        ("Skatiet <b>šo</b> saiti: https://example.com/help, kartes maksājums neizdevās", "lv"),
+    ],
+)
+def test_markup_and_links_do_not_decide_the_language(text: str, expected: str | None) -> None:
+    assert detect_language(text) == expected
+
+
 @pytest.mark.parametrize("text", ["ok", "jā", "ne", "", "   ", "👍", "4242", "?!"])
 def test_a_short_or_ambiguous_message_has_no_language(text: str) -> None:
     assert detect_language(text) is None

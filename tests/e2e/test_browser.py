@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 WAIT_SECONDS = 60
-XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+XSS = '<img src=x onerror="window.__pwned=1"><svg onload="window.__pwned=2">'
 
 
 @pytest.fixture
