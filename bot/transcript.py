@@ -19,6 +19,7 @@ PAYLOAD_LABELS = {
     "/add_new_card": "[button] Add a new card",
     "/affirm": "[button] Yes",
     "/deny": "[button] No",
+    "/request_human": "[button] Talk to a person",
     "/card_number_in_chat": "[a card number, removed before it was stored]",
 }
 EVENT_LABELS = {

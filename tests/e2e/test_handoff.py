@@ -6,6 +6,7 @@ the console's CSRF, origin and escaping rules.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import uuid
@@ -272,3 +273,27 @@ def test_agent_names_are_escaped_in_the_console_page(servers: BotServers) -> Non
         "<img src=x" not in page.text
         and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page.text
     )
+
+
+def test_two_declines_hand_the_conversation_to_a_person(servers: BotServers) -> None:
+    import sqlite3
+
+    database = servers.database_url.removeprefix("sqlite:///")
+    with sqlite3.connect(database) as db:
+        (card_id,) = db.execute(
+            "SELECT id FROM payment_methods WHERE customer_id = 'cust-zh-nonowner' "
+            "AND last4 = '1111'"
+        ).fetchone()
+    sender, token = f"declines-{uuid.uuid4().hex[:8]}", servers.token("cust-zh-nonowner")
+    choose = "/choose_card" + json.dumps({"card_id": str(card_id)})
+    servers.send(sender, choose, token)
+    first = servers.send(sender, "/affirm", token)
+    assert "没有扣款" in _texts(first) and "队列" not in _texts(first)
+    servers.send(sender, choose, token)
+    second = servers.send(sender, "/affirm", token)
+    assert "您目前在队列中排第" in _texts(second), second
+    assert servers.send(sender, "还在吗？", token) == []
+    ticket = Console(servers.url, "anna").ticket_of(sender)
+    assert ticket["reason"] == "payments_declined" and ticket["language"] == "zh"
+    declined = [line for line in ticket["packet"]["tried"] if "insufficient_funds" in line]
+    assert len(declined) == 2, ticket["packet"]["tried"]

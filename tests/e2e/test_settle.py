@@ -254,8 +254,8 @@ def test_an_owner_without_other_cards_is_offered_to_add_one(fresh: BotServers) -
 
 
 def test_add_card_with_each_test_card_then_pay(fresh: BotServers) -> None:
-    sender, meta = _sender(), fresh.token("cust-en-owner")
-    fresh.send(sender, "my card payment failed", meta)
+    # One conversation per card: two declines in one conversation hand it to a person.
+    meta = fresh.token("cust-en-owner")
     expected = [
         ("4000 0000 0000 0002", "without giving a reason"),
         ("4000 0000 0000 9995", "insufficient funds"),
@@ -263,6 +263,8 @@ def test_add_card_with_each_test_card_then_pay(fresh: BotServers) -> None:
         ("4242 4242 4242 4242", "went through"),
     ]
     for number, outcome in expected:
+        sender = _sender()
+        fresh.send(sender, "my card payment failed", meta)
         link = _form_link(fresh.send(sender, "/add_new_card", meta))
         status, page = _get(link)
         assert status == 200 and 'lang="en"' in page and "Card number" in page
