@@ -284,7 +284,8 @@ def test_two_declines_hand_the_conversation_to_a_person(servers: BotServers) -> 
             "SELECT id FROM payment_methods WHERE customer_id = 'cust-zh-nonowner' "
             "AND last4 = '1111'"
         ).fetchone()
-    sender, token = f"declines-{uuid.uuid4().hex[:8]}", servers.token("cust-zh-nonowner")
+    sender = f"declines-{uuid.uuid4().hex[:8]}"
+    token = {**servers.token("cust-zh-nonowner"), "language": "zh"}  # as the widget sends it
     choose = "/choose_card" + json.dumps({"card_id": str(card_id)})
     servers.send(sender, choose, token)
     first = servers.send(sender, "/affirm", token)
