@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.errors import BotError, ConfigError
+from bot.trainer_cli import register as register_trainer_commands
 
 
 def _cmd_db_init(args: argparse.Namespace) -> int:
@@ -187,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     listing = queue_commands.add_parser("list", help="open tickets, newest activity first")
     listing.add_argument("--json", action="store_true", help="the tickets with their packets")
     listing.set_defaults(func=_cmd_handoff_list)
+
+    register_trainer_commands(commands)
     return parser
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -236,6 +237,31 @@ class HandoffTicket(Base):
 
     agent = relationship("Agent")
     customer = relationship("Customer")
+
+
+class NluInboxItem(Base):
+    """A customer message the bot understood poorly, kept for trainers to review."""
+
+    __tablename__ = "nlu_inbox"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'labelled', 'dismissed')", name="ck_inbox_status"),
+        Index("uq_inbox_message", "conversation_id", "message_id", unique=True),
+    )
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    conversation_id = Column(String(255), nullable=False)
+    message_id = Column(String(64), nullable=False)
+    # Card numbers are masked before the text is stored (bot.redaction).
+    text = Column(String(2000), nullable=False)
+    language = Column(String(2))
+    predicted_intent = Column(String(64))
+    confidence = Column(Float)
+    # low_confidence, fallback or handoff
+    reason = Column(String(16), nullable=False)
+    status = Column(String(16), nullable=False, default="open")
+    labelled_intent = Column(String(64))
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+    handled_at = Column(DateTime(timezone=True))
 
 
 def make_engine(url: str) -> Engine:

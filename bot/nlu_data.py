@@ -85,10 +85,7 @@ class NluStore:
         self.project = project
         self.nlu_dir = project / "data" / "nlu"
         self.domain_intents = _domain_intents(project / "domain.yml")
-        self._yaml = YAML()
-        self._yaml.preserve_quotes = True
-        self._yaml.width = 4096
-        self._yaml.indent(mapping=2, sequence=2, offset=0)
+        self._yaml = _round_trip_yaml()
         self.known: dict[str, Known] = {}
         for path in sorted(self.nlu_dir.glob("*/*.yml")):
             self._index(path, path.parent.name, held_out=False)
@@ -227,6 +224,15 @@ class NluStore:
             raise
 
 
+def _round_trip_yaml() -> YAML:
+    """ruamel.yaml set up to write Rasa's NLU files back byte for byte."""
+    yaml: Any = YAML()
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=2, offset=0)
+    return yaml
+
+
 def _append(document: Any, example: Example) -> None:
     blocks = document.setdefault("nlu", [])
     for block in blocks:
@@ -277,7 +283,11 @@ def validate_project(project: Path) -> list[str]:
     Returns the problems (empty when valid). Warnings do not count, as in the CLI.
     """
     import logging
+    import warnings
 
+    # The checks `rasa data validate` runs (rasa.cli.utils.validate_files), without
+    # its exit on failure.
+    from rasa.cli.utils import _validate_domain, _validate_nlu, _validate_story_structure
     from rasa.shared.importers.importer import TrainingDataImporter
     from rasa.validator import Validator
 
@@ -291,17 +301,37 @@ def validate_project(project: Path) -> list[str]:
     handler = Collect()
     logging.getLogger("rasa").addHandler(handler)
     cwd = Path.cwd()
+    caught: list[warnings.WarningMessage] | None = []
+    recorder = None
     try:
         os.chdir(project)  # the config names the importer; paths are the project's
+        recorder = warnings.catch_warnings(record=True)
+        caught = recorder.__enter__()  # a list that fills as warnings are raised
+        warnings.simplefilter("always")
         importer = TrainingDataImporter.load_from_config(
             "config.yml", "domain.yml", training_data_paths=["data"]
         )
-        valid = Validator.from_importer(importer).verify_all(ignore_warnings=True)
+        validator = Validator.from_importer(importer)
+        valid = all(
+            [
+                _validate_domain(validator),
+                _validate_nlu(validator, False),
+                _validate_story_structure(validator, None, False),
+            ]
+        )
     except Exception as exc:  # noqa: BLE001 - reading the data failed: that is the problem
         return [f"{exc.__class__.__name__}: {exc}"]
     finally:
+        if recorder is not None:
+            recorder.__exit__(None, None, None)
         os.chdir(cwd)
         logging.getLogger("rasa").removeHandler(handler)
-    if not valid and not problems:
-        problems.append("see Rasa's messages above")
-    return problems if not valid else []
+    if valid:
+        return []
+    # Rasa reports validation errors as warnings; the blocking ones name the domain.
+    problems += [
+        str(w.message).split(" You should")[0]
+        for w in caught or []
+        if "not listed in the domain" in str(w.message) or "conflict" in str(w.message).lower()
+    ]
+    return problems or ["see Rasa's messages above"]

@@ -13,12 +13,9 @@ wrong for every other intent. Run: make eval
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import os
 import platform
-import random
-import re
 import sys
 import tempfile
 import time
@@ -27,83 +24,24 @@ from pathlib import Path
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
-from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter  # noqa: E402
-from rasa.shared.nlu.training_data.loading import load_data  # noqa: E402
 from rasa.shared.nlu.training_data.message import Message  # noqa: E402
-from rasa.shared.nlu.training_data.training_data import TrainingData  # noqa: E402
-from sklearn.metrics import f1_score  # noqa: E402
 
 from bot.i18n import fold_diacritics  # noqa: E402
+from bot.nlu_data import normalize as normalized  # noqa: E402
+from bot.nlu_report import load_examples as load_language  # noqa: E402
+from bot.nlu_report import macro_f1 as score  # noqa: E402
+from bot.nlu_report import predict, stratified_folds, train_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = ("en", "lv", "zh")
 FOLDS = 5
-SEED = 42
-
-
-def load_language(path: Path) -> list[Message]:
-    files = sorted(path.glob("*.yml")) if path.is_dir() else [path]
-    examples: list[Message] = []
-    for file in files:
-        examples.extend(load_data(str(file)).intent_examples)
-    return examples
-
-
-def normalized(text: str) -> str:
-    """Lower case, no diacritics, no punctuation: how duplicates are recognised."""
-    return re.sub(r"[\W_]+", " ", fold_diacritics(text.lower())).strip()
 
 
 def train(config: Path, examples: list[Message], workdir: Path, name: str) -> Path:
-    from rasa.model_training import train_nlu
-
-    data_file = workdir / f"{name}.yml"
-    RasaYAMLWriter().dump(data_file, TrainingData(examples))
     started = time.monotonic()
-    model = train_nlu(
-        str(config),
-        str(data_file),
-        str(workdir),
-        fixed_model_name=name,
-        domain=str(ROOT / "domain.yml"),
-    )
+    model = train_model(config, ROOT / "domain.yml", examples, workdir, name)
     print(f"  trained {name} in {time.monotonic() - started:.0f} s", flush=True)
-    return Path(model)
-
-
-def predict(model: Path, texts: list[str]) -> list[str]:
-    from rasa.core.agent import Agent
-
-    agent = Agent.load(str(model))
-
-    async def run() -> list[str]:
-        return [(await agent.parse_message(text))["intent"]["name"] for text in texts]
-
-    return asyncio.run(run())
-
-
-def score(gold: list[str], predicted: list[str]) -> float:
-    predicted = [
-        "out_of_scope" if p == "nlu_fallback" and g == "out_of_scope" else p
-        for g, p in zip(gold, predicted, strict=True)
-    ]
-    return float(
-        f1_score(gold, predicted, labels=sorted(set(gold)), average="macro", zero_division=0)
-    )
-
-
-def stratified_folds(examples: list[tuple[str, Message]]) -> list[list[tuple[str, Message]]]:
-    by_class: dict[tuple[str, str], list] = defaultdict(list)
-    for lang, message in examples:
-        by_class[(lang, message.get("intent"))].append((lang, message))
-    rng = random.Random(SEED)
-    folds: list[list] = [[] for _ in range(FOLDS)]
-    for key in sorted(by_class):
-        items = by_class[key]
-        rng.shuffle(items)
-        for i, item in enumerate(items):
-            folds[i % FOLDS].append(item)
-    return folds
+    return model
 
 
 def held_out(config: Path, training: list[Message], tests: dict, workdir: Path, name: str):
@@ -158,7 +96,7 @@ def main() -> int:
         cv: dict[str, float] = {}
         if not args.skip_cv:
             tagged = [(lang, m) for lang in LANGUAGES for m in train_sets[lang]]
-            folds = stratified_folds(tagged)
+            folds = stratified_folds(tagged, FOLDS)
             gold: dict[str, list[str]] = defaultdict(list)
             pred: dict[str, list[str]] = defaultdict(list)
             for k, fold in enumerate(folds):

@@ -98,6 +98,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotServers]:
     (workdir / "endpoints.yml").write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
         f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "tracker.db"}"\n'
+        "event_broker:\n  type: bot.inbox.InboxEventBroker\n  threshold: 0.6\n"
     )
     url = f"http://127.0.0.1:{rasa_port}"
     env = {
