@@ -48,9 +48,9 @@ db: setup
 	$(BIN)/bot db init --recreate-outdated-demo
 	$(BIN)/bot demo seed
 
-# Rasa fingerprints config, domain and data: an unchanged project is not retrained.
+# An unchanged project (config, domain, data, components) is not retrained (bot/training.py).
 train: setup
-	$(BIN)/rasa train --fixed-model-name billing --out models
+	$(BIN)/bot train --no-load
 
 validate: setup
 	$(BIN)/rasa data validate

@@ -39,19 +39,28 @@ def _cmd_db_init(args: argparse.Namespace) -> int:
 def _cmd_demo_seed(args: argparse.Namespace) -> int:
     from bot.config import get_settings
     from bot.db import app_engine, create_schema, session_scope
-    from bot.demo import DEMO_AGENT_USERNAME, DEMO_CUSTOMERS, seed_demo, seed_demo_agent
+    from bot.demo import (
+        DEMO_AGENT_USERNAME,
+        DEMO_CUSTOMERS,
+        DEMO_TRAINER_USERNAME,
+        seed_demo,
+        seed_demo_agents,
+    )
 
     engine = app_engine()
     create_schema(engine)
     with session_scope(engine) as session:
         seed_demo(session)
         if not get_settings().is_production:
-            seed_demo_agent(session)
+            seed_demo_agents(session)
     print(
         f"seeded {len(DEMO_CUSTOMERS)} demo customers: " + ", ".join(c.id for c in DEMO_CUSTOMERS)
     )
     if not get_settings().is_production:
-        print(f"demo console agent: {DEMO_AGENT_USERNAME} (not created when BOT_ENV=production)")
+        print(
+            f"demo console accounts: {DEMO_AGENT_USERNAME} (agent), {DEMO_TRAINER_USERNAME} "
+            "(trainer); not created when BOT_ENV=production"
+        )
     return 0
 
 

@@ -26,6 +26,8 @@ class Settings:
     token_ttl_seconds: int
     # Where customers' browsers reach the Rasa server (card form links).
     public_url: str = "http://127.0.0.1:5005"
+    # The bot's folder, whose data/nlu the console's NLU inbox adds examples to.
+    project_dir: Path = PROJECT_ROOT
 
     @property
     def is_production(self) -> bool:
@@ -62,6 +64,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         environment=environment,
         token_ttl_seconds=ttl,
         public_url=(env.get("BOT_PUBLIC_URL") or "http://127.0.0.1:5005").rstrip("/"),
+        project_dir=Path(env.get("BOT_PROJECT_DIR") or PROJECT_ROOT),
     )
 
 

@@ -157,19 +157,24 @@ def seed_demo(session: Session) -> None:
         )
 
 
-# The console's demo account (development only: `bot demo seed` refuses it in production).
-DEMO_AGENT_USERNAME = "anna"
-DEMO_AGENT_NAME = "Anna"
-DEMO_AGENT_PASSWORD = "demo-agent-pass"
+# The console's demo accounts (development only: `bot demo seed` skips them in production):
+# username, shown name, password, role.
+DEMO_AGENTS = (
+    ("anna", "Anna", "demo-agent-pass", "agent"),
+    ("toms", "Toms", "demo-trainer-pass", "trainer"),
+)
+DEMO_AGENT_USERNAME, _, DEMO_AGENT_PASSWORD, _ = DEMO_AGENTS[0]
+DEMO_TRAINER_USERNAME, _, DEMO_TRAINER_PASSWORD, _ = DEMO_AGENTS[1]
 
 
-def seed_demo_agent(session: Session, password: str = DEMO_AGENT_PASSWORD) -> None:
-    """Creates the demo agent, or resets its password and name."""
+def seed_demo_agents(session: Session) -> None:
+    """Creates the demo agent and trainer, or resets their password, name and role."""
     from bot.agents import add_agent, hash_password
 
-    agent = session.scalars(select(Agent).where(Agent.username == DEMO_AGENT_USERNAME)).first()
-    if agent is None:
-        add_agent(session, DEMO_AGENT_USERNAME, password, DEMO_AGENT_NAME)
-    else:
-        agent.password_hash = hash_password(password)
-        agent.display_name = DEMO_AGENT_NAME
+    for username, name, password, role in DEMO_AGENTS:
+        agent = session.scalars(select(Agent).where(Agent.username == username)).first()
+        if agent is None:
+            add_agent(session, username, password, name, role)
+        else:
+            agent.password_hash = hash_password(password)
+            agent.display_name, agent.role = name, role

@@ -264,10 +264,14 @@ def run_report(project: Path, config: Path, out: Path, folds: int = 5) -> Report
         model = train_model(config, domain, every, cache, "all")
         progress.update()
         progress.set_postfix_str("held-out predictions")
+        # One model load for all three languages: loading costs more than predicting.
+        everything = predict(model, [m.get("text") for lang in LANGUAGES for m in scored[lang]])
+        start = 0
         for lang in LANGUAGES:
             gold = [m.get("intent") for m in scored[lang]]
             texts = [m.get("text") for m in scored[lang]]
-            predicted = predict(model, texts)
+            predicted = everything[start : start + len(texts)]
+            start += len(texts)
             held_out[lang] = _scores(gold, predicted)
             confusion_data[lang] = (gold, _fallback_as_out_of_scope(gold, predicted))
             errors[lang] = [

@@ -207,7 +207,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         print("bot: training failed (see Rasa's messages above)", file=sys.stderr)
         return 2
     print(f"{'trained' if trained else 'unchanged, kept'} {model}")
-    if not (trained or args.reload):
+    if args.no_load or not (trained or args.reload):
         return 0
     try:
         load_into_server(args.url, model)
@@ -270,4 +270,5 @@ def register(commands: Any) -> None:
     train.add_argument(
         "--reload", action="store_true", help="load the model even when nothing changed"
     )
+    train.add_argument("--no-load", action="store_true", help="only train, load nothing")
     train.set_defaults(func=cmd_train)

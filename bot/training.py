@@ -1,13 +1,16 @@
 """Training when the data changed, and loading the model into the running server.
 
-Rasa's own fingerprinting decides whether anything changed (`rasa train` keeps
-the old model file when config, domain and data are the same). Loading goes
-through Rasa's HTTP API (`PUT /model`): the server swaps the model and keeps its
-tracker store, so conversations in progress carry on.
+Rasa 3.6's `rasa train` restores unchanged components from its cache but still
+rebuilds and rewrites the model (about half a minute). So the inputs' fingerprint
+(config, domain, training data outside data/test, the custom components' code and
+Rasa's version) is kept next to the model, and an unchanged project is not
+retrained at all. Loading goes through Rasa's HTTP API (`PUT /model`): the server
+swaps the model and keeps its tracker store, so conversations in progress carry on.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -22,18 +25,36 @@ def model_path(project: Path) -> Path:
     return project / "models" / f"{MODEL_NAME}.tar.gz"
 
 
-def _stamp(path: Path) -> tuple[int, int] | None:
-    return (path.stat().st_mtime_ns, path.stat().st_size) if path.exists() else None
+def fingerprint(project: Path) -> str:
+    """A hash of everything the trained model depends on."""
+    import rasa
+
+    package = Path(__file__).resolve().parent
+    files = [project / "config.yml", project / "domain.yml"]
+    files += sorted(
+        p for p in (project / "data").rglob("*.yml") if "test" not in p.relative_to(project).parts
+    )
+    files += sorted((package / "components").glob("*.py"))
+    files += [package / "i18n.py", package / "importers.py"]
+    digest = hashlib.sha256(f"rasa {rasa.__version__}\n".encode())
+    for path in files:
+        if path.exists():
+            digest.update(f"{path.name}\n".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
-def train_if_changed(project: Path) -> tuple[Path, bool]:
-    """Runs `rasa train` in the project; True when it wrote a new model.
+def train_if_changed(project: Path, force: bool = False) -> tuple[Path, bool]:
+    """Trains unless the model was trained from exactly these inputs; True if it did.
 
     Raises:
         subprocess.CalledProcessError: training failed (Rasa printed why).
     """
     model = model_path(project)
-    before = _stamp(model)
+    stamp = model.with_name(model.name + ".fingerprint")
+    current = fingerprint(project)
+    if not force and model.exists() and stamp.exists() and stamp.read_text() == current:
+        return model, False
     rasa = Path(sys.executable).parent / "rasa"
     subprocess.run(
         [str(rasa), "train", "--fixed-model-name", MODEL_NAME, "--out", "models"],
@@ -41,7 +62,8 @@ def train_if_changed(project: Path) -> tuple[Path, bool]:
         check=True,
         env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
     )
-    return model, _stamp(model) != before
+    stamp.write_text(current)
+    return model, True
 
 
 def load_into_server(url: str, model: Path, timeout: float = 300) -> None:

@@ -43,7 +43,8 @@ The bot is running on http://127.0.0.1:$RASA_PORT (REST, Socket.IO, HTTP API).
 
 Chat in the browser (demo sign-in, en/lv/zh):  http://127.0.0.1:$RASA_PORT/chat/
 Agent console:                                  http://127.0.0.1:$RASA_PORT/console/
-  demo agent: anna / demo-agent-pass   (add real agents with: .venv/bin/bot agent add NAME)
+  demo agent: anna / demo-agent-pass; demo trainer (queue + NLU inbox): toms / demo-trainer-pass
+  (add real accounts with: .venv/bin/bot agent add NAME [--role trainer])
 
 Chat in a terminal, as a demo customer:
   make shell CUSTOMER=cust-lv-owner     (or cust-zh-nonowner, cust-en-owner, cust-en-current)

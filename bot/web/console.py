@@ -55,7 +55,7 @@ def _cookie(resp: HTTPResponse, name: str, value: str, max_age: int) -> None:
         cookie["secure"] = True
 
 
-def _same_origin(request: Request) -> bool:
+def same_origin(request: Request) -> bool:
     """False only when the browser names another site as the request's origin."""
     origin = request.headers.get("origin")
     if not origin or origin == "null":
@@ -69,7 +69,7 @@ def _current(request: Request) -> agents.SignedIn:
         return agents.signed_in(session, request.cookies.get(SESSION_COOKIE))
 
 
-async def _signed_in(request: Request) -> agents.SignedIn | None:
+async def signed_in_agent(request: Request) -> agents.SignedIn | None:
     try:
         return await asyncio.to_thread(_current, request)
     except AuthError:
@@ -115,7 +115,7 @@ class AgentConsole(InputChannel):
 
         @console.get("/")
         async def index(request: Request) -> HTTPResponse:
-            who = await _signed_in(request)
+            who = await signed_in_agent(request)
             if who is None:
                 return response.redirect("/console/login")
             document = (STATIC_ROOT / "console" / "index.html").read_text(encoding="utf-8")
@@ -137,7 +137,7 @@ class AgentConsole(InputChannel):
         async def login(request: Request) -> HTTPResponse:
             form_token = request.form.get("csrf_token") or ""
             cookie_token = request.cookies.get(LOGIN_COOKIE) or ""
-            if not _same_origin(request) or not agents.csrf_matches(cookie_token, form_token):
+            if not same_origin(request) or not agents.csrf_matches(cookie_token, form_token):
                 return _login_page("The sign-in form expired. Please try again.", 403)
             username = (request.form.get("username") or "").strip().lower()
             password = request.form.get("password") or ""
@@ -152,7 +152,7 @@ class AgentConsole(InputChannel):
 
         @console.post("/logout")
         async def logout(request: Request) -> HTTPResponse:
-            who = await _signed_in(request)
+            who = await signed_in_agent(request)
             given = request.form.get("csrf_token") if request.form else None
             if who is None or not agents.csrf_matches(who.csrf_token, given):
                 return json_error(403, "csrf", "Missing or wrong CSRF token")
@@ -163,7 +163,7 @@ class AgentConsole(InputChannel):
 
         @console.get("/api/tickets")
         async def tickets(request: Request) -> HTTPResponse:
-            who = await _signed_in(request)
+            who = await signed_in_agent(request)
             if who is None:
                 return json_error(401, "signed_out", "Please sign in again")
             views = await asyncio.to_thread(_open_views, who.agent_id)
@@ -172,7 +172,7 @@ class AgentConsole(InputChannel):
 
         @console.get("/api/tickets/<ticket_id:int>")
         async def ticket(request: Request, ticket_id: int) -> HTTPResponse:
-            who = await _signed_in(request)
+            who = await signed_in_agent(request)
             if who is None:
                 return json_error(401, "signed_out", "Please sign in again")
             try:
@@ -187,10 +187,10 @@ class AgentConsole(InputChannel):
 
         @console.post("/api/tickets/<ticket_id:int>/<verb:(claim|reply|handback|close)>")
         async def change(request: Request, ticket_id: int, verb: str) -> HTTPResponse:
-            who = await _signed_in(request)
+            who = await signed_in_agent(request)
             if who is None:
                 return json_error(401, "signed_out", "Please sign in again")
-            if not _same_origin(request) or not agents.csrf_matches(
+            if not same_origin(request) or not agents.csrf_matches(
                 who.csrf_token, request.headers.get("x-csrf-token")
             ):
                 return json_error(403, "csrf", "Missing or wrong CSRF token")

@@ -1,13 +1,14 @@
 """The real action server and Rasa server on loopback, with a fresh database.
 
-The model is trained once per run by `rasa train`, which skips training when
-config, domain and data are unchanged since the last model.
+The model is trained once per run by `bot train`, which skips training when
+config, domain, data and components are unchanged since the last model.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -26,14 +27,18 @@ from bot.auth import issue_token
 from bot.chat import send
 from bot.config import PROJECT_ROOT
 from bot.db import create_schema, make_engine, session_scope
-from bot.demo import DEMO_AGENT_PASSWORD, seed_demo, seed_demo_agent
+from bot.demo import DEMO_AGENT_PASSWORD, DEMO_TRAINER_PASSWORD, seed_demo, seed_demo_agents
 from tests.conftest import TEST_SECRET
 
 BIN = Path(sys.executable).parent
 MODEL = PROJECT_ROOT / "models" / "billing.tar.gz"
 STARTUP_SECONDS = 240
 SECOND_AGENT_PASSWORD = "bob-password-123"
-AGENT_PASSWORDS = {"anna": DEMO_AGENT_PASSWORD, "bob": SECOND_AGENT_PASSWORD}
+AGENT_PASSWORDS = {
+    "anna": DEMO_AGENT_PASSWORD,
+    "bob": SECOND_AGENT_PASSWORD,
+    "toms": DEMO_TRAINER_PASSWORD,
+}
 
 
 def _free_port() -> int:
@@ -55,6 +60,7 @@ class BotServers:
     url: str
     workdir: Path
     database_url: str
+    project: Path
 
     def send(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[dict]:
         return send(self.url, sender, text, metadata or {}, timeout=60)
@@ -74,7 +80,7 @@ class BotServers:
 
 def _train() -> None:
     subprocess.run(
-        [str(BIN / "rasa"), "train", "--fixed-model-name", "billing", "--out", "models"],
+        [str(BIN / "bot"), "train", "--no-load"],
         cwd=PROJECT_ROOT,
         check=True,
         env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
@@ -90,9 +96,16 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotServers]:
     create_schema(engine)
     with session_scope(engine) as session:
         seed_demo(session)
-        seed_demo_agent(session)
+        seed_demo_agents(session)
         add_agent(session, "bob", SECOND_AGENT_PASSWORD, "Bob")
     engine.dispose()
+
+    # The console's NLU inbox writes training examples: to a copy, never the repo.
+    project = workdir / "project"
+    project.mkdir()
+    for name in ("config.yml", "domain.yml"):
+        shutil.copy(PROJECT_ROOT / name, project / name)
+    shutil.copytree(PROJECT_ROOT / "data", project / "data")
 
     actions_port, rasa_port = _free_port(), _free_port()
     (workdir / "endpoints.yml").write_text(
@@ -108,6 +121,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotServers]:
         "BOT_AUTH_SECRET": TEST_SECRET,
         "BOT_PUBLIC_URL": url,
         "SANIC_HOST": "127.0.0.1",
+        "BOT_PROJECT_DIR": str(project),
     }
     logs = {name: open(workdir / f"{name}.log", "w") for name in ("actions", "rasa")}
     processes = [
@@ -157,7 +171,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotServers]:
                     print(f"--- {name} log ---\n{(workdir / f'{name}.log').read_text()[-3000:]}")
                 pytest.fail("the bot's servers did not start")
             time.sleep(1)
-        yield BotServers(url=url, workdir=workdir, database_url=database_url)
+        yield BotServers(url=url, workdir=workdir, database_url=database_url, project=project)
     finally:
         for process in processes:
             process.terminate()
