@@ -294,7 +294,10 @@
     const prediction = document.createDocumentFragment();
     prediction.appendChild(span("predicted-intent" + (predicted ? "" : " is-none"), predicted || "none"));
     const confidence = percent(item.confidence);
-    if (confidence) prediction.appendChild(span("confidence", confidence));
+    if (confidence) {
+      prediction.appendChild(document.createTextNode(" "));
+      prediction.appendChild(span("confidence", confidence));
+    }
     cells[3].replaceChildren(prediction);
 
     const time = document.createElement("time");
