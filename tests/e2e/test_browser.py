@@ -188,3 +188,74 @@ def test_customer_and_agent_in_two_browsers(servers: BotServers, browser) -> Non
     _say(customer, "Mans maksājums neizdevās")
     _wait(customer, lambda d: len(_texts(d, ".msg.bot")) > before, "the bot's answer")
     assert any("25,50\u00a0€" in t or "25,50 €" in t for t in _texts(customer, ".msg.bot")[before:])
+
+
+def test_buttons_and_the_card_form_link_in_the_widget(servers: BotServers, browser) -> None:
+    customer = browser()
+    customer.get(f"{servers.url}/chat/?lang=en")
+    _wait(customer, lambda d: _enabled(d, "#customer"), "the demo customers")
+    Select(customer.find_element(By.CSS_SELECTOR, "#customer")).select_by_value("cust-en-owner")
+    customer.find_element(By.CSS_SELECTOR, "#sign-in").click()
+    _say(customer, "My card payment was declined")
+    add = _wait(
+        customer,
+        lambda d: next(
+            (
+                b
+                for b in d.find_elements(By.CSS_SELECTOR, "button.quick-reply")
+                if b.text == "Add a new card" and b.is_enabled()
+            ),
+            None,
+        ),
+        "the 'Add a new card' button",
+    )
+    add.click()
+    link = _wait(
+        customer,
+        lambda d: d.find_elements(By.CSS_SELECTOR, "a.card-form-link"),
+        "the card form link",
+    )[0]
+    assert link.get_attribute("href").startswith(f"{servers.url}/webhooks/cards/form/")
+    assert link.get_attribute("target") == "_blank"
+    assert "Add a new card" in _texts(customer, ".msg.user")
+
+
+def test_a_trainer_labels_and_dismisses_in_the_inbox_page(servers: BotServers, browser) -> None:
+    from tests.e2e.test_trainers import _record
+
+    keep = _record(servers, "kā lai nomainu to kartes lietu?", "lv", "card_expired")
+    drop = _record(servers, XSS, "en", "nlu_fallback")
+    trainer = browser()
+    _sign_in_agent(trainer, servers.url, "toms")
+    trainer.get(f"{servers.url}/console/inbox")
+    row = _wait(
+        trainer,
+        lambda d: d.find_elements(By.CSS_SELECTOR, f'tr.inbox-item[data-item-id="{drop}"]'),
+        "the inbox rows",
+    )[0]
+    assert XSS in row.find_element(By.CSS_SELECTOR, "td.text").text
+    assert trainer.execute_script("return window.__pwned") is None
+    row.find_element(By.CSS_SELECTOR, "button.dismiss").click()
+    _wait(
+        trainer,
+        lambda d: not d.find_elements(By.CSS_SELECTOR, f'tr.inbox-item[data-item-id="{drop}"]'),
+        "the dismissed row to go",
+    )
+
+    Select(trainer.find_element(By.CSS_SELECTOR, "#lang-filter")).select_by_value("lv")
+    row = _wait(
+        trainer,
+        lambda d: d.find_elements(By.CSS_SELECTOR, f'tr.inbox-item[data-item-id="{keep}"]'),
+        "the Latvian item",
+    )[0]
+    Select(row.find_element(By.CSS_SELECTOR, "select.intent-select")).select_by_value(
+        "change_expiry"
+    )
+    row.find_element(By.CSS_SELECTOR, "button.label").click()
+    _wait(
+        trainer,
+        lambda d: "data/nlu/lv/card_options.yml" in d.find_element(By.CSS_SELECTOR, "#notice").text,
+        "the confirmation naming the file",
+    )
+    nlu = (servers.project / "data" / "nlu" / "lv" / "card_options.yml").read_text("utf-8")
+    assert "- kā lai nomainu to kartes lietu?" in nlu
