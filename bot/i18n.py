@@ -64,6 +64,19 @@ def detect_language(text: str | None) -> str | None:
     return None
 
 
+def language_confidence(text: str | None) -> float:
+    """How sure the detector is of `detect_language(text)`: 0 when there is none."""
+    language = detect_language(text)
+    if language is None:
+        return 0.0
+    if language == "zh":
+        return 1.0
+    from lingua import Language
+
+    target = Language.LATVIAN if language == "lv" else Language.ENGLISH
+    return float(_detector().compute_language_confidence(MARKUP.sub(" ", text or ""), target))
+
+
 def normalize_language(value: Any) -> str | None:
     """A supported language code from loose input ("LV", "lv-LV", "zh_CN"), else None."""
     if not isinstance(value, str):

@@ -27,10 +27,14 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.i18n import detect_language
+from bot.i18n import detect_language, language_confidence
 
 LANGUAGE_ENTITY = "language"
 DETECTED_LANGUAGE = "detected_language"
+# Below this, a message does not switch the conversation's language: lingua calls
+# keyboard mashing ("qwpzx vvrn tlk") Latvian at 0.76, real short Latvian ("Labdien!",
+# "paldies") scores 0.85 and more.
+SWITCH_CONFIDENCE = 0.8
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
@@ -65,12 +69,15 @@ class LanguageDetector(GraphComponent):
             message.set(DETECTED_LANGUAGE, language)
             if language is None:
                 continue
+            confidence = language_confidence(text)
+            if confidence < SWITCH_CONFIDENCE:
+                continue
             entity = {
                 ENTITY_ATTRIBUTE_TYPE: LANGUAGE_ENTITY,
                 ENTITY_ATTRIBUTE_VALUE: language,
                 ENTITY_ATTRIBUTE_START: 0,
                 ENTITY_ATTRIBUTE_END: len(text),
-                ENTITY_ATTRIBUTE_CONFIDENCE: 1.0,
+                ENTITY_ATTRIBUTE_CONFIDENCE: round(confidence, 3),
                 EXTRACTOR: self.__class__.__name__,
             }
             message.set(ENTITIES, [*message.get(ENTITIES, []), entity], add_to_output=True)

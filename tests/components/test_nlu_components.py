@@ -111,6 +111,9 @@ def test_a_chinese_date_entity_aligns_with_tokens(tokenizer) -> None:
         ("Mans maksājums tika noraidīts", "lv"),
         ("mans maksajums netika pienemts", "lv"),
         ("我的卡被decline了", "zh"),
+        ("paldies", "lv"),
+        ("Labdien!", "lv"),
+        ("hello", "en"),
     ],
 )
 def test_the_detector_reports_the_language_entity(detector, text: str, language: str) -> None:
@@ -121,7 +124,7 @@ def test_the_detector_reports_the_language_entity(detector, text: str, language:
     assert entities[0]["extractor"] == "LanguageDetector"
 
 
-@pytest.mark.parametrize("text", ["ok", "jā", "👍"])
+@pytest.mark.parametrize("text", ["ok", "jā", "👍", "qwpzx vvrn tlk", "brrzt kkv mmq"])
 def test_an_ambiguous_message_reports_no_language(detector, text: str) -> None:
     message = Message(data={TEXT: text})
     detector.process([message])
