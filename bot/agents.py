@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -101,6 +102,40 @@ def authenticate(session: Session, username: str, password: str) -> Agent:
     if _hasher.check_needs_rehash(agent.password_hash):
         agent.password_hash = _hasher.hash(password)
     return agent
+
+
+class LoginThrottle:
+    """Refuses sign-ins for a username after too many recent failures (per process).
+
+    Argon2 makes each guess slow; this caps how many guesses a username gets.
+    """
+
+    def __init__(self, max_failures: int = 5, window_seconds: float = 900) -> None:
+        self.max_failures = max_failures
+        self.window = window_seconds
+        self._failures: dict[str, list[float]] = {}
+
+    def _recent(self, username: str, now: float) -> list[float]:
+        recent = [t for t in self._failures.get(username, []) if now - t < self.window]
+        self._failures[username] = recent
+        return recent
+
+    def retry_after(self, username: str, now: float | None = None) -> int:
+        """Seconds until this username may try again; 0 when it may now."""
+        now = time.monotonic() if now is None else now
+        recent = self._recent(username, now)
+        if len(recent) < self.max_failures:
+            return 0
+        return int(recent[-self.max_failures] + self.window - now) + 1
+
+    def failed(self, username: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        self._recent(username, now).append(now)
+        if len(self._failures) > 10_000:  # forget the oldest usernames first
+            self._failures.pop(next(iter(self._failures)))
+
+    def succeeded(self, username: str) -> None:
+        self._failures.pop(username, None)
 
 
 def _digest(secret: str) -> str:

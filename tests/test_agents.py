@@ -88,3 +88,16 @@ def test_sessions_sign_in_until_they_expire_or_end(engine: Engine) -> None:
         agents.end_session(session, secret)
     with session_scope(engine) as session, pytest.raises(AuthError):
         agents.signed_in(session, secret)
+
+
+def test_sign_ins_are_throttled_per_username_after_five_failures() -> None:
+    throttle = agents.LoginThrottle(max_failures=5, window_seconds=900)
+    for second in range(5):
+        assert throttle.retry_after("anna", now=100.0 + second) == 0
+        throttle.failed("anna", now=100.0 + second)
+    assert throttle.retry_after("anna", now=110.0) == 891
+    assert throttle.retry_after("bob", now=110.0) == 0
+    assert throttle.retry_after("anna", now=1001.0) == 0  # the oldest failure aged out
+    throttle.failed("anna", now=1002.0)
+    throttle.succeeded("anna")
+    assert throttle.retry_after("anna", now=1003.0) == 0

@@ -42,6 +42,7 @@ SESSION_COOKIE = "console_session"
 LOGIN_COOKIE = "console_login"
 MAX_REPLY_CHARS = 2000
 CONSOLE_FILES = {"console.js", "console.css", "inbox.js"}
+LOGIN_THROTTLE = agents.LoginThrottle()
 
 
 def _cookie(resp: HTTPResponse, name: str, value: str, max_age: int) -> None:
@@ -141,10 +142,18 @@ class AgentConsole(InputChannel):
                 return _login_page("The sign-in form expired. Please try again.", 403)
             username = (request.form.get("username") or "").strip().lower()
             password = request.form.get("password") or ""
+            wait = LOGIN_THROTTLE.retry_after(username)
+            if wait:
+                minutes = max(1, round(wait / 60))
+                return _login_page(
+                    f"Too many failed sign-ins. Try again in {minutes} minute(s).", 429
+                )
             try:
                 secret = await asyncio.to_thread(_sign_in, username, password)
             except AuthError:
+                LOGIN_THROTTLE.failed(username)
                 return _login_page("Wrong username or password.", 401)
+            LOGIN_THROTTLE.succeeded(username)
             resp = response.redirect("/console/")
             _cookie(resp, SESSION_COOKIE, secret, agents.SESSION_HOURS * 3600)
             del resp.cookies[LOGIN_COOKIE]

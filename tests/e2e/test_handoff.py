@@ -298,3 +298,27 @@ def test_two_declines_hand_the_conversation_to_a_person(servers: BotServers) -> 
     assert ticket["reason"] == "payments_declined" and ticket["language"] == "zh"
     declined = [line for line in ticket["packet"]["tried"] if "insufficient_funds" in line]
     assert len(declined) == 2, ticket["packet"]["tried"]
+
+
+def test_repeated_wrong_passwords_lock_the_username_for_a_while(servers: BotServers) -> None:
+    from bot.agents import add_agent
+    from bot.db import make_engine, session_scope
+
+    engine = make_engine(servers.database_url)
+    with session_scope(engine) as session:
+        add_agent(session, "eve", "eve-password-123", "Eve")
+    engine.dispose()
+    http = requests.Session()
+
+    def sign_in(password: str) -> requests.Response:
+        form = http.get(f"{servers.url}/console/login", timeout=30)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+        return http.post(
+            f"{servers.url}/console/login",
+            data={"username": "eve", "password": password, "csrf_token": token},
+            timeout=30,
+        )
+
+    assert [sign_in(f"guess-{n}").status_code for n in range(5)] == [401] * 5
+    locked = sign_in("eve-password-123")
+    assert locked.status_code == 429 and "Too many failed sign-ins" in locked.text
