@@ -142,3 +142,33 @@ def test_an_unknown_default_language_is_refused(storage, context) -> None:
     config = {**MixedScriptTokenizer.get_default_config(), "default_latin_language": "de"}
     with pytest.raises(ValueError):
         MixedScriptTokenizer.create(config, storage, Resource("t"), context)
+
+
+def test_messages_of_only_unseen_words_fall_back(storage, context, detector, tokenizer) -> None:
+    from rasa.shared.nlu.constants import INTENT
+
+    from bot.components.unknown_words_fallback import UnknownWordsFallback
+
+    resource = Resource("unknown_words")
+    training = TrainingData(
+        [_pipeline(detector, tokenizer, t) for t in ("my card was declined", "mana karte")]
+    )
+    component = UnknownWordsFallback.create(
+        UnknownWordsFallback.get_default_config(), storage, resource, context
+    )
+    component.train(training)
+    loaded = UnknownWordsFallback.load(
+        UnknownWordsFallback.get_default_config(), storage, resource, context
+    )
+
+    def classify(text: str) -> str:
+        message = _pipeline(detector, tokenizer, text)
+        message.set(INTENT, {"name": "stop", "confidence": 0.97})
+        loaded.process([message])
+        return message.get(INTENT)["name"]
+
+    assert classify("qwpzx vvrn tlk") == "nlu_fallback"
+    assert classify("zvmq prtk blorfēšana") == "nlu_fallback"
+    assert classify("the card is broken") == "stop"  # "card" is known
+    assert classify("MANA KARTITE nestrada") == "stop"  # "mana" is known, diacritics folded
+    assert classify("kartīte") == "stop"  # one word: left to DIET
