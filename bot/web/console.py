@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 SESSION_COOKIE = "console_session"
 LOGIN_COOKIE = "console_login"
 MAX_REPLY_CHARS = 2000
-CONSOLE_FILES = {"console.js", "console.css", "inbox.js"}
+CONSOLE_FILES = {"console.js", "console.css", "inbox.js", "common.js"}
 LOGIN_THROTTLE = agents.LoginThrottle()
 
 

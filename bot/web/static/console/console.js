@@ -8,11 +8,12 @@
 (function () {
   "use strict";
 
+  const common = window.ConsoleCommon; // common.js, loaded first
+  const { LANGUAGE_NAMES, text, div, span, languageBadge, parseTime, relativeTime, absoluteTime } = common;
+
   const QUEUE_POLL_MS = 1500;
   const TICKET_POLL_MS = 1000;
   const MAX_REPLY_LENGTH = 2000;
-  const LOGIN_URL = "/console/login";
-  const LANGUAGE_NAMES = { en: "English", lv: "Latvian", zh: "Chinese (Simplified)" };
   const ROLE_LABELS = { customer: "Customer", bot: "Bot", agent: "Agent", event: "Event" };
   const REPLY_HINT = " · Enter sends, Shift+Enter adds a line";
 
@@ -34,108 +35,35 @@
   // ---------- server calls ----------
 
   // GET or POST with the CSRF header; returns {ok, status, data} and never throws.
-  async function api(method, path, body) {
-    const headers = { Accept: "application/json" };
-    const options = { method: method, credentials: "same-origin", headers: headers };
-    if (method !== "GET") {
-      headers["Content-Type"] = "application/json";
-      headers["X-CSRF-Token"] = state.csrfToken;
-      options.body = JSON.stringify(body === undefined ? {} : body);
-    }
-    let response;
-    try {
-      response = await fetch(path, options);
-    } catch (err) {
-      return { ok: false, status: 0, data: null };
-    }
-    if (response.status === 401) {
-      goToLogin();
-      return { ok: false, status: 401, data: null };
-    }
-    let data = null;
-    try {
-      data = await response.json();
-    } catch (err) {
-      data = null;
-    }
-    return { ok: response.ok, status: response.status, data: data };
-  }
+  const api = common.createApi(function () { return state.csrfToken; }, goToLogin);
 
   function goToLogin() {
     if (state.leaving) return;
     state.leaving = true;
-    queuePoller.stop();
-    ticketPoller.stop();
-    window.location.assign(LOGIN_URL);
+    common.goToLogin([queuePoller, ticketPoller]);
   }
 
   function errorMessage(result, fallback) {
-    const error = result && result.data && result.data.error;
-    if (error && typeof error.message === "string" && error.message) return error.message;
-    if (result && result.status === 0) return "The server could not be reached. Check your connection and try again.";
-    return fallback;
+    return common.errorMessage(result, fallback);
   }
 
   // ---------- notices ----------
 
-  function showNotice(text, kind) {
-    el.notice.textContent = text;
-    el.notice.setAttribute("data-kind", kind || "error");
-    el.notice.hidden = false;
+  function showNotice(message, kind) {
+    common.showNotice(el.notice, message, kind);
   }
 
   function clearNotice() {
-    el.notice.hidden = true;
-    el.notice.textContent = "";
+    common.clearNotice(el.notice);
   }
 
   // ---------- polling ----------
 
-  // Runs a task repeatedly without overlapping runs; now() runs it at once.
-  function createPoller(task, intervalMs) {
-    let timer = null;
-    let running = false;
-    let again = false;
-    let stopped = true;
-
-    async function run() {
-      if (stopped) return;
-      if (running) {
-        again = true;
-        return;
-      }
-      clearTimeout(timer);
-      timer = null;
-      running = true;
-      try {
-        await task();
-      } catch (err) {
-        console.error(err); // a rendering bug must not stop the live updates
-      } finally {
-        running = false;
-      }
-      if (stopped) return;
-      if (again) {
-        again = false;
-        run();
-        return;
-      }
-      timer = setTimeout(run, intervalMs);
-    }
-
-    return {
-      start: function () { stopped = false; run(); },
-      stop: function () { stopped = true; again = false; clearTimeout(timer); timer = null; },
-      now: function () { run(); },
-    };
-  }
-
-  const queuePoller = createPoller(loadQueue, QUEUE_POLL_MS);
-  const ticketPoller = createPoller(loadSelectedTicket, TICKET_POLL_MS);
+  const queuePoller = common.createPoller(loadQueue, QUEUE_POLL_MS);
+  const ticketPoller = common.createPoller(loadSelectedTicket, TICKET_POLL_MS);
 
   function setPollHealth(ok) {
-    el.pollState.setAttribute("data-state", ok ? "ok" : "failing");
-    el.pollState.title = ok ? "Live updates" : "Live updates paused: retrying";
+    common.showPollState(el.pollState, ok);
     if (!ok && !state.pollFailing) showNotice("Lost contact with the server. Retrying…", "warning");
     if (ok && state.pollFailing && el.notice.getAttribute("data-kind") === "warning") clearNotice();
     state.pollFailing = !ok;
@@ -574,23 +502,6 @@
 
   // ---------- formatting ----------
 
-  function text(value) {
-    return typeof value === "string" ? value : "";
-  }
-
-  function div(className) {
-    const node = document.createElement("div");
-    node.className = className;
-    return node;
-  }
-
-  function span(className, content) {
-    const node = document.createElement("span");
-    node.className = className;
-    node.textContent = content;
-    return node;
-  }
-
   function packetOf(ticket) {
     return ticket && ticket.packet && typeof ticket.packet === "object" ? ticket.packet : {};
   }
@@ -606,32 +517,6 @@
     return text(agent.display_name) || text(agent.username) || "another agent";
   }
 
-  function languageBadge(lang) {
-    const known = typeof lang === "string" && Object.prototype.hasOwnProperty.call(LANGUAGE_NAMES, lang);
-    const badge = span("lang-badge", known ? lang.toUpperCase() : "?");
-    badge.title = known ? LANGUAGE_NAMES[lang] : "Unknown language";
-    if (known) badge.setAttribute("data-lang", lang);
-    return badge;
-  }
-
-  function parseTime(iso) {
-    const ms = typeof iso === "string" ? Date.parse(iso) : NaN;
-    return Number.isNaN(ms) ? null : ms;
-  }
-
-  function relativeTime(iso) {
-    const ms = parseTime(iso);
-    if (ms === null) return "";
-    const seconds = Math.max(0, Math.round((Date.now() - ms) / 1000));
-    if (seconds < 10) return "just now";
-    if (seconds < 60) return seconds + " s ago";
-    const minutes = Math.floor(seconds / 60);
-    if (minutes < 60) return minutes + " min ago";
-    const hours = Math.floor(minutes / 60);
-    if (hours < 24) return hours + " h ago";
-    return Math.floor(hours / 24) + " d ago";
-  }
-
   function clockTime(iso) {
     const ms = parseTime(iso);
     if (ms === null) return "";
@@ -639,12 +524,6 @@
     const sameDay = date.toDateString() === new Date().toDateString();
     const options = sameDay ? { hour: "2-digit", minute: "2-digit" } : { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" };
     return date.toLocaleString("en-GB", options);
-  }
-
-  function absoluteTime(iso) {
-    const ms = parseTime(iso);
-    if (ms === null) return "unknown time";
-    return new Date(ms).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" });
   }
 
   // ---------- wiring ----------
@@ -691,22 +570,15 @@
   }
 
   function start() {
-    const meta = document.querySelector('meta[name="csrf-token"]');
-    state.csrfToken = meta ? meta.getAttribute("content") || "" : "";
-    [
+    state.csrfToken = common.readCsrfToken();
+    common.collectElements([
       "notice", "queue", "queue-count", "queue-empty", "poll-state", "ticket", "ticket-empty", "ticket-detail",
       "ticket-title", "ticket-status", "ticket-meta", "packet", "transcript", "claim", "claim-hint", "reply",
       "reply-count", "send-reply", "handback", "close",
-    ].forEach(function (id) {
-      el[id.replace(/-(\w)/g, function (m, c) { return c.toUpperCase(); })] = document.getElementById(id);
-    });
+    ], el);
     bindEvents();
     queuePoller.start();
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", start);
-  } else {
-    start();
-  }
+  common.onReady(start);
 })();

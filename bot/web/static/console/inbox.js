@@ -9,10 +9,11 @@
 (function () {
   "use strict";
 
+  const common = window.ConsoleCommon; // common.js, loaded first
+  const { LANGUAGE_NAMES, text, div, span, languageBadge, relativeTime, absoluteTime } = common;
+
   const POLL_MS = 5000;
-  const LOGIN_URL = "/console/login";
   const PAGE_TITLE = "NLU inbox · Billing support";
-  const LANGUAGE_NAMES = { en: "English", lv: "Latvian", zh: "Chinese (Simplified)" };
   const REASON_TEXT = { low_confidence: "low confidence", fallback: "not understood", handoff: "led to a handoff" };
   const EMPTY_ALL = "Nothing to review. Messages the bot was unsure about appear here automatically.";
 
@@ -37,46 +38,16 @@
   // ---------- server calls ----------
 
   // GET or POST with the CSRF header; returns {ok, status, data} and never throws.
-  async function api(method, path, body) {
-    const headers = { Accept: "application/json" };
-    const options = { method: method, credentials: "same-origin", headers: headers };
-    if (method !== "GET") {
-      headers["Content-Type"] = "application/json";
-      headers["X-CSRF-Token"] = state.csrfToken;
-      options.body = JSON.stringify(body === undefined ? {} : body);
-    }
-    let response;
-    try {
-      response = await fetch(path, options);
-    } catch (err) {
-      return { ok: false, status: 0, data: null };
-    }
-    if (response.status === 401) {
-      goToLogin();
-      return { ok: false, status: 401, data: null };
-    }
-    let data = null;
-    try {
-      data = await response.json();
-    } catch (err) {
-      data = null;
-    }
-    return { ok: response.ok, status: response.status, data: data };
-  }
+  const api = common.createApi(function () { return state.csrfToken; }, goToLogin);
 
   function goToLogin() {
     if (state.leaving) return;
     state.leaving = true;
-    poller.stop();
-    window.location.assign(LOGIN_URL);
+    common.goToLogin([poller]);
   }
 
   function errorMessage(result, fallback) {
-    const error = result && result.data && result.data.error;
-    if (error && typeof error.message === "string" && error.message) return error.message;
-    if (result && result.status === 0) return "The server could not be reached. Check your connection and try again.";
-    if (result && result.status === 403) return "You are not allowed to do this.";
-    return fallback;
+    return common.errorMessage(result, fallback, { 403: "You are not allowed to do this." });
   }
 
   // ---------- notices ----------
@@ -85,71 +56,22 @@
   // lines: optional extra lines (e.g. warnings), each its own block.
   function showNotice(message, kind, source, lines) {
     const k = kind || "error";
-    const nodes = [document.createTextNode(message)];
-    (lines || []).forEach(function (line) {
-      const node = div("notice-line");
-      node.textContent = line;
-      nodes.push(node);
-    });
     el.notice.setAttribute("role", k === "error" ? "alert" : "status");
-    el.notice.setAttribute("data-kind", k);
-    el.notice.replaceChildren.apply(el.notice, nodes);
-    el.notice.hidden = false;
+    common.showNotice(el.notice, message, k, lines);
     state.noticeSource = source || "action";
   }
 
   function clearNotice() {
-    el.notice.hidden = true;
-    el.notice.replaceChildren();
+    common.clearNotice(el.notice);
     state.noticeSource = null;
   }
 
   // ---------- polling ----------
 
-  // Runs a task repeatedly without overlapping runs; now() runs it at once.
-  function createPoller(task, intervalMs) {
-    let timer = null;
-    let running = false;
-    let again = false;
-    let stopped = true;
-
-    async function run() {
-      if (stopped) return;
-      if (running) {
-        again = true;
-        return;
-      }
-      clearTimeout(timer);
-      timer = null;
-      running = true;
-      try {
-        await task();
-      } catch (err) {
-        console.error(err); // a rendering bug must not stop the live updates
-      } finally {
-        running = false;
-      }
-      if (stopped) return;
-      if (again) {
-        again = false;
-        run();
-        return;
-      }
-      timer = setTimeout(run, intervalMs);
-    }
-
-    return {
-      start: function () { stopped = false; run(); },
-      stop: function () { stopped = true; again = false; clearTimeout(timer); timer = null; },
-      now: function () { run(); },
-    };
-  }
-
-  const poller = createPoller(loadInbox, POLL_MS);
+  const poller = common.createPoller(loadInbox, POLL_MS);
 
   function setPollHealth(ok) {
-    el.pollState.setAttribute("data-state", ok ? "ok" : "failing");
-    el.pollState.title = ok ? "Live updates" : "Live updates paused: retrying";
+    common.showPollState(el.pollState, ok);
     if (!ok && !state.pollFailing) showNotice("Lost contact with the server. Retrying…", "warning", "poll");
     if (ok && state.pollFailing && state.noticeSource === "poll") clearNotice();
     state.pollFailing = !ok;
@@ -453,23 +375,6 @@
 
   // ---------- formatting ----------
 
-  function text(value) {
-    return typeof value === "string" ? value : "";
-  }
-
-  function div(className) {
-    const node = document.createElement("div");
-    node.className = className;
-    return node;
-  }
-
-  function span(className, content) {
-    const node = document.createElement("span");
-    node.className = className;
-    node.textContent = content;
-    return node;
-  }
-
   function cell(className) {
     const node = document.createElement("td");
     node.className = className;
@@ -488,41 +393,9 @@
     return Object.prototype.hasOwnProperty.call(LANGUAGE_NAMES, lang) ? LANGUAGE_NAMES[lang] : lang;
   }
 
-  function languageBadge(lang) {
-    const known = typeof lang === "string" && Object.prototype.hasOwnProperty.call(LANGUAGE_NAMES, lang);
-    const badge = span("lang-badge", known ? lang.toUpperCase() : "?");
-    badge.title = known ? LANGUAGE_NAMES[lang] : "Unknown language";
-    if (known) badge.setAttribute("data-lang", lang);
-    return badge;
-  }
-
   function percent(value) {
     if (typeof value !== "number" || !Number.isFinite(value)) return "";
     return Math.round(Math.min(1, Math.max(0, value)) * 100) + "%";
-  }
-
-  function parseTime(iso) {
-    const ms = typeof iso === "string" ? Date.parse(iso) : NaN;
-    return Number.isNaN(ms) ? null : ms;
-  }
-
-  function relativeTime(iso) {
-    const ms = parseTime(iso);
-    if (ms === null) return "";
-    const seconds = Math.max(0, Math.round((Date.now() - ms) / 1000));
-    if (seconds < 10) return "just now";
-    if (seconds < 60) return seconds + " s ago";
-    const minutes = Math.floor(seconds / 60);
-    if (minutes < 60) return minutes + " min ago";
-    const hours = Math.floor(minutes / 60);
-    if (hours < 24) return hours + " h ago";
-    return Math.floor(hours / 24) + " d ago";
-  }
-
-  function absoluteTime(iso) {
-    const ms = parseTime(iso);
-    if (ms === null) return "unknown time";
-    return new Date(ms).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" });
   }
 
   // ---------- wiring ----------
@@ -542,19 +415,12 @@
   }
 
   function start() {
-    const meta = document.querySelector('meta[name="csrf-token"]');
-    state.csrfToken = meta ? meta.getAttribute("content") || "" : "";
-    ["notice", "lang-filter", "inbox", "inbox-items", "inbox-empty", "inbox-empty-text", "inbox-count", "poll-state"].forEach(function (id) {
-      el[id.replace(/-(\w)/g, function (m, c) { return c.toUpperCase(); })] = document.getElementById(id);
-    });
+    state.csrfToken = common.readCsrfToken();
+    common.collectElements(["notice", "lang-filter", "inbox", "inbox-items", "inbox-empty", "inbox-empty-text", "inbox-count", "poll-state"], el);
     state.lang = el.langFilter.value || ""; // a browser may restore the last choice
     bindEvents();
     poller.start();
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", start);
-  } else {
-    start();
-  }
+  common.onReady(start);
 })();
