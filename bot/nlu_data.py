@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +162,9 @@ class NluStore:
         detected = detect_language(text)
         if detected is not None and detected != lang:
             return f"{text!r} looks like {detected}, not {lang}; added as {lang} anyway"
+        other = _other_language(text)
+        if other:
+            return f"{text!r} looks like {other}, not {lang}; added as {lang} anyway"
         return None
 
     def add(self, examples: Iterable[Example], validate: bool = True) -> AddResult:
@@ -222,6 +226,30 @@ class NluStore:
                 else:
                     path.write_bytes(content)
             raise
+
+
+# Languages a trainer's example might be in by mistake (the bot's three, plus the
+# region's and the most common others); the bot itself only tells en from lv.
+_OTHER_LANGUAGES = ("GERMAN", "RUSSIAN", "LITHUANIAN", "ESTONIAN", "FRENCH", "SPANISH", "POLISH")
+
+
+@lru_cache(maxsize=1)
+def _wide_detector() -> Any:
+    from lingua import Language, LanguageDetectorBuilder
+
+    languages = [Language.ENGLISH, Language.LATVIAN, Language.CHINESE]
+    languages += [getattr(Language, name) for name in _OTHER_LANGUAGES]
+    return LanguageDetectorBuilder.from_languages(*languages).build()
+
+
+def _other_language(text: str) -> str | None:
+    """The name of the language the text is in, when it is none of en, lv and zh."""
+    if len(re.findall(r"[^\W\d_]", text)) < 10:
+        return None  # too short to tell
+    detected = _wide_detector().detect_language_of(text)
+    if detected is None or detected.name in ("ENGLISH", "LATVIAN", "CHINESE"):
+        return None
+    return detected.name.capitalize()
 
 
 def _round_trip_yaml() -> YAML:

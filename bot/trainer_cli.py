@@ -26,7 +26,7 @@ EXIT_BELOW_THRESHOLD = 6
 EXIT_NOT_LOADED = 7
 
 
-def _print_result(result: Any, as_json: bool) -> None:
+def _print_result(result: Any, as_json: bool, rows: bool = False) -> None:
     if as_json:
         print(
             json.dumps(
@@ -58,7 +58,7 @@ def _print_result(result: Any, as_json: bool) -> None:
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for refusal in result.refused:
-        where = f"row {refusal.row}: " if refusal.row and len(result.refused) > 0 else ""
+        where = f"row {refusal.row}: " if rows and refusal.row else ""
         print(f"refused {where}{refusal.example.text!r}: {refusal.message}", file=sys.stderr)
 
 
@@ -86,7 +86,7 @@ def _read_csv(path: str) -> list[Any]:
         raise ValueError(f"cannot read {path}: {exc}") from exc
 
 
-def _add_examples(project: Path, examples: list[Any], as_json: bool) -> int:
+def _add_examples(project: Path, examples: list[Any], as_json: bool, rows: bool) -> int:
     from bot.nlu_data import NluStore, ValidationFailed
 
     try:
@@ -94,7 +94,7 @@ def _add_examples(project: Path, examples: list[Any], as_json: bool) -> int:
     except ValidationFailed as exc:
         print(f"bot: {exc}; nothing was written", file=sys.stderr)
         return EXIT_INVALID
-    _print_result(result, as_json)
+    _print_result(result, as_json, rows)
     return EXIT_REFUSED if result.refused else 0
 
 
@@ -115,7 +115,7 @@ def cmd_nlu_add(args: argparse.Namespace) -> int:
             print("bot: --intent and --lang are needed with TEXT", file=sys.stderr)
             return 1
         examples = [Example(args.intent, args.lang.lower(), args.text.strip())]
-    return _add_examples(Path(args.project), examples, args.json)
+    return _add_examples(Path(args.project), examples, args.json, rows=bool(args.file))
 
 
 def cmd_nlu_report(args: argparse.Namespace) -> int:

@@ -195,3 +195,18 @@ def test_when_rasa_validation_fails_nothing_is_written(project: Path, capsys) ->
     err = capsys.readouterr().err
     assert "nothing was written" in err and "action_no_such_thing" in err
     assert _snapshot(project) == before
+
+
+def test_a_text_in_none_of_the_three_languages_is_named_in_the_warning(
+    project: Path, capsys
+) -> None:
+    code, outcome = _add(
+        project,
+        capsys,
+        "--intent",
+        "card_expired",
+        "--lang",
+        "lv",
+        "Срок действия моей карты истёк вчера",
+    )
+    assert code == 0 and "looks like Russian, not lv" in outcome["warnings"][0]
