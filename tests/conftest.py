@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -99,6 +100,20 @@ def app_db(tmp_path: Path) -> Engine:
     with session_scope(engine) as session:
         seed_demo(session)
     return engine
+
+
+def copy_project(destination: Path) -> Path:
+    """A copy of the bot's config, domain and data: for commands that write data/."""
+    destination.mkdir(parents=True)
+    for name in ("config.yml", "domain.yml"):
+        shutil.copy(PROJECT_ROOT / name, destination / name)
+    shutil.copytree(PROJECT_ROOT / "data", destination / "data")
+    return destination
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    return copy_project(tmp_path / "project")
 
 
 @pytest.fixture(scope="session")

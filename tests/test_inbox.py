@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
-import pytest
 from sqlalchemy.engine import Engine
 
 from bot.cli import main
-from bot.config import PROJECT_ROOT
 from bot.db import session_scope
 from bot.inbox import InboxEventBroker, item_view, list_items
 
@@ -80,17 +77,10 @@ def test_card_numbers_never_reach_the_inbox(app_db: Engine) -> None:
     assert item["text"] == "my card [card number removed] hmm"
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    copy = tmp_path / "project"
-    copy.mkdir()
-    for name in ("config.yml", "domain.yml"):
-        shutil.copy(PROJECT_ROOT / name, copy / name)
-    shutil.copytree(PROJECT_ROOT / "data", copy / "data")
-    return copy
-
-
-def test_label_and_dismiss_from_the_command_line(app_db: Engine, project: Path, capsys) -> None:
+def test_label_and_dismiss_from_the_command_line(
+    app_db: Engine, project_copy: Path, capsys
+) -> None:
+    project = project_copy
     broker = InboxEventBroker()
     broker.publish(_user("c1", "kartīte atkal nestrādā, ko darīt", "card_expired", 0.4, "m1"))
     broker.publish(_user("c2", "qwerty asdf", "nlu_fallback", 0.2, "m2", None))

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
-from bot.config import PROJECT_ROOT
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
-    copy = tmp_path / "project"
-    copy.mkdir()
-    for name in ("config.yml", "domain.yml"):
-        shutil.copy(PROJECT_ROOT / name, copy / name)
-    shutil.copytree(PROJECT_ROOT / "data", copy / "data")
+def project(project_copy: Path) -> Path:
+    copy = project_copy
     billing = copy / "data" / "nlu" / "lv" / "billing.yml"
     billing.write_text(
         billing.read_text("utf-8").replace("nlu:\n", "nlu:\n# Trainers: keep this comment.\n", 1),

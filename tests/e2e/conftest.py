@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -28,7 +27,7 @@ from bot.chat import send
 from bot.config import PROJECT_ROOT
 from bot.db import create_schema, make_engine, session_scope
 from bot.demo import DEMO_AGENT_PASSWORD, DEMO_TRAINER_PASSWORD, seed_demo, seed_demo_agents
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, copy_project
 
 BIN = Path(sys.executable).parent
 MODEL = PROJECT_ROOT / "models" / "billing.tar.gz"
@@ -101,11 +100,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotServers]:
     engine.dispose()
 
     # The console's NLU inbox writes training examples: to a copy, never the repo.
-    project = workdir / "project"
-    project.mkdir()
-    for name in ("config.yml", "domain.yml"):
-        shutil.copy(PROJECT_ROOT / name, project / name)
-    shutil.copytree(PROJECT_ROOT / "data", project / "data")
+    project = copy_project(workdir / "project")
 
     actions_port, rasa_port = _free_port(), _free_port()
     (workdir / "endpoints.yml").write_text(
