@@ -147,6 +147,7 @@ class Report:
     errors: dict[str, list[dict[str, str]]]
     changes: list[dict[str, Any]] = field(default_factory=list)
     out: Path | None = None
+    first: bool = True
 
     def held_out_macro_f1(self) -> dict[str, float]:
         return {lang: scores["macro_f1"] for lang, scores in self.held_out.items()}
@@ -171,7 +172,9 @@ class Report:
             lines.append("changed since the previous report:")
             lines.extend(f"  {_change_text(c)}" for c in self.changes)
         else:
-            lines.append("no change since the previous report" if self.out else "")
+            lines.append(
+                "this is the first report" if self.first else "no change since the previous report"
+            )
         if self.out:
             lines.append(f"report: {self.out / 'report.html'}")
         return "\n".join(line for line in lines if line)
@@ -304,6 +307,7 @@ def run_report(project: Path, config: Path, out: Path, folds: int = 5) -> Report
     previous_file = out / "report.json"
     previous = json.loads(previous_file.read_text("utf-8")) if previous_file.exists() else None
     report.changes = compare(previous, report)
+    report.first = previous is None
     if previous is not None:
         (out / "previous.json").write_text(json.dumps(previous, indent=2), encoding="utf-8")
     for lang, (gold, predicted) in confusion_data.items():
