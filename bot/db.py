@@ -127,13 +127,15 @@ class PaymentAttempt(Base):
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'approved', 'declined')", name="ck_attempt_status"),
         CheckConstraint("amount_minor >= 0", name="ck_attempt_amount"),
-        # However many servers try at once, a balance is paid at most once.
+        # However many servers try at once, a balance has at most one charge in
+        # flight or approved: a second charge cannot even start, so it cannot
+        # reach the gateway.
         Index(
-            "uq_attempt_one_approved_per_balance",
+            "uq_attempt_one_live_per_balance",
             "balance_id",
             unique=True,
-            sqlite_where=text("status = 'approved'"),
-            postgresql_where=text("status = 'approved'"),
+            sqlite_where=text("status IN ('pending', 'approved')"),
+            postgresql_where=text("status IN ('pending', 'approved')"),
         ),
     )
 
@@ -305,7 +307,7 @@ def create_schema(engine: Engine) -> None:
 
 
 def schema_problems(engine: Engine) -> list[str]:
-    """Columns the models have and the database's existing tables lack.
+    """Columns and indexes the models have and the database's existing tables lack.
 
     A database made by an older version needs rebuilding (or migrating) before use:
     `create_all` adds missing tables but never changes existing ones.
@@ -320,6 +322,12 @@ def schema_problems(engine: Engine) -> list[str]:
             f"{table.name}.{column.name} is missing"
             for column in table.columns
             if column.name not in columns
+        )
+        indexes = {i["name"] for i in existing.get_indexes(table.name)}
+        problems.extend(
+            f"index {index.name} on {table.name} is missing"
+            for index in table.indexes
+            if index.name not in indexes
         )
     return problems
 

@@ -3,8 +3,9 @@
 Each try at a balance has an idempotency key, `balance-<reference>-try-<n>`, unique in the
 database. Whoever inserts the pending attempt owns the charge; a concurrent or
 retried save for the same try finds the key taken and waits for the owner's
-answer instead of charging again. A partial unique index also allows only one
-approved attempt per balance.
+answer instead of charging again. A partial unique index allows one attempt per
+balance that is pending or approved: a save that computed its try number just as
+another one finished cannot start a second charge; it waits for the live one.
 """
 
 from __future__ import annotations
@@ -75,8 +76,24 @@ def _settlement(attempt: PaymentAttempt, charged_now: bool) -> Settlement:
     )
 
 
-def _claim(engine: Engine, customer_id: str, balance_id: int, method_id: int) -> tuple[str, bool]:
-    """Inserts the pending attempt for the next try; (key, whether we own it)."""
+def _live_attempt_key(engine: Engine, balance_id: int) -> str | None:
+    """The key of the balance's charge in flight or approved, if there is one."""
+    with session_scope(engine) as session:
+        return session.scalars(
+            select(PaymentAttempt.idempotency_key).where(
+                PaymentAttempt.balance_id == balance_id,
+                PaymentAttempt.status.in_(("pending", "approved")),
+            )
+        ).first()
+
+
+def _claim(
+    engine: Engine, customer_id: str, balance_id: int, method_id: int
+) -> tuple[str, bool] | None:
+    """Inserts the pending attempt for the next try; (key, whether we own it).
+
+    None when the attempt that blocked ours ended declined in the meantime.
+    """
     with session_scope(engine) as session:
         balance = session.get(Balance, balance_id)
         method = session.get(PaymentMethod, method_id)
@@ -115,7 +132,12 @@ def _claim(engine: Engine, customer_id: str, balance_id: int, method_id: int) ->
                 )
             )
     except IntegrityError:
-        return key, False
+        # Another save holds the balance (a charge in flight or approved): wait for
+        # its answer. If that charge was declined meanwhile, this save may try again.
+        live = _live_attempt_key(engine, balance_id)
+        if live is None:
+            return None
+        return live, False
     return key, True
 
 
@@ -182,7 +204,14 @@ def resubmit(
         NotFound: the balance or the card is not this customer's.
         ChargeInProgress: a concurrent charge did not finish within `wait_seconds`.
     """
-    key, owner = _claim(engine, customer_id, balance_id, payment_method_id)
+    claimed = None
+    for _ in range(10):  # each round needs another save to have finished meanwhile
+        claimed = _claim(engine, customer_id, balance_id, payment_method_id)
+        if claimed is not None:
+            break
+    if claimed is None:
+        raise ChargeInProgress(f"balance {balance_id}")
+    key, owner = claimed
     if not owner:
         return _await_owner(engine, gateway, key, wait_seconds)
     return _charge(engine, gateway, key)

@@ -203,3 +203,27 @@ def test_reseeding_never_reuses_an_idempotency_key(seeded_engine: Engine) -> Non
             )
             seed_demo(session)
     assert len(keys) == 2 and gateway.charges == 2
+
+
+def test_a_save_that_read_before_another_finished_never_reaches_the_gateway(
+    seeded_engine: Engine,
+) -> None:
+    # As seen by a save that read the balance as open a moment before another save's
+    # approval committed: the approved attempt exists, the balance still says open.
+    gateway = SimulatedGateway(today=TODAY)
+    due = _due(seeded_engine, "cust-lv-owner")
+    other = due.other_cards[0].id
+    with session_scope(seeded_engine) as session:
+        session.add(
+            PaymentAttempt(
+                balance_id=due.balance_id,
+                payment_method_id=other,
+                idempotency_key="the-other-save",
+                amount_minor=2550,
+                currency="EUR",
+                status="approved",
+            )
+        )
+    result = resubmit(seeded_engine, gateway, "cust-lv-owner", due.balance_id, other)
+    assert result.approved and not result.charged_now
+    assert gateway.charges == 0 and _approved_attempts(seeded_engine, due.balance_id) == 1
