@@ -39,7 +39,8 @@ SESSION_ID = re.compile(r"[0-9a-f]{32}")
 Handler = Callable[[UserMessage], Awaitable[Any]]
 
 
-def _touch_ticket(conversation_id: str) -> None:
+def touch_ticket(conversation_id: str) -> None:
+    """Marks activity on the conversation's open ticket; a database error is only logged."""
     try:
         with session_scope(app_engine()) as session:
             touch(session, conversation_id)
@@ -52,7 +53,7 @@ def marking_handoff_activity(on_new_message: Handler) -> Handler:
 
     async def handle(message: UserMessage) -> Any:
         result = await on_new_message(message)
-        await asyncio.to_thread(_touch_ticket, message.sender_id)
+        await asyncio.to_thread(touch_ticket, message.sender_id)
         return result
 
     return handle

@@ -85,7 +85,7 @@ class NluStore:
     def __init__(self, project: Path) -> None:
         self.project = project
         self.nlu_dir = project / "data" / "nlu"
-        self.domain_intents = _domain_intents(project / "domain.yml")
+        self.domain_intents = domain_intents(project / "domain.yml")
         self._yaml = _round_trip_yaml()
         self.known: dict[str, Known] = {}
         for path in sorted(self.nlu_dir.glob("*/*.yml")):
@@ -297,7 +297,8 @@ def _entity_problem(text: str) -> str | None:
     return None
 
 
-def _domain_intents(domain: Path) -> set[str]:
+def domain_intents(domain: Path) -> set[str]:
+    """The intent names a domain file declares."""
     loaded = YAML(typ="safe").load(domain.read_text(encoding="utf-8")) or {}
     names = set()
     for item in loaded.get("intents") or []:

@@ -29,7 +29,7 @@ from sanic.response import HTTPResponse
 
 from bot import agents, handoff
 from bot.auth import issue_token
-from bot.channels import BotSocketIOOutput
+from bot.channels import BotSocketIOOutput, touch_ticket
 from bot.config import get_settings
 from bot.db import app_engine, session_scope
 from bot.errors import AuthError, NotFound
@@ -77,6 +77,14 @@ async def signed_in_agent(request: Request) -> agents.SignedIn | None:
         return None
 
 
+def console_page(name: str, who: agents.SignedIn) -> HTTPResponse:
+    """A console page from static/console/, with the agent's CSRF token and name filled in."""
+    document = (STATIC_ROOT / "console" / name).read_text(encoding="utf-8")
+    document = document.replace("{{csrf_token}}", html.escape(who.csrf_token))
+    document = document.replace("{{agent_name}}", html.escape(who.display_name))
+    return page(document)
+
+
 def _login_page(error: str | None = None, status: int = 200) -> HTTPResponse:
     token = secrets.token_urlsafe(24)
     alert = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
@@ -119,10 +127,7 @@ class AgentConsole(InputChannel):
             who = await signed_in_agent(request)
             if who is None:
                 return response.redirect("/console/login")
-            document = (STATIC_ROOT / "console" / "index.html").read_text(encoding="utf-8")
-            document = document.replace("{{csrf_token}}", html.escape(who.csrf_token))
-            document = document.replace("{{agent_name}}", html.escape(who.display_name))
-            return page(document)
+            return console_page("index.html", who)
 
         @console.get("/static/<name>")
         async def static(request: Request, name: str) -> HTTPResponse:
@@ -244,7 +249,7 @@ class AgentConsole(InputChannel):
         await _push(
             request, conversation_id, {"text": text, "metadata": {"agent": who.display_name}}
         )
-        await asyncio.to_thread(_touch, conversation_id)
+        await asyncio.to_thread(touch_ticket, conversation_id)
         line = transcript([event.as_dict()])[0]
         return response.json({"message": line})
 
@@ -263,7 +268,8 @@ class AgentConsole(InputChannel):
         await _append(
             request, conversation_id, [ConversationResumed(), ActionExecuted(ACTION_LISTEN_NAME)]
         )
-        await _push(request, conversation_id, {"custom": {"handoff": {"status": "ended"}}})
+        channel_name, output = await _customer_channel(request, conversation_id)
+        await _push(request, conversation_id, {"custom": {"handoff": {"status": "ended"}}}, output)
         # The bot speaks next, through the customer's own channel, with the account
         # the ticket was opened for (the same trust as the card form's follow-up).
         metadata: dict[str, Any] = {}
@@ -271,7 +277,6 @@ class AgentConsole(InputChannel):
             settings = get_settings()
             metadata["customer_token"] = issue_token(customer_id, settings.auth_secret, 300)
         intent = "EXTERNAL_handed_back" if status == "handed_back" else "EXTERNAL_handoff_closed"
-        channel_name, output = await _customer_channel(request, conversation_id)
         await on_new_message(
             UserMessage(
                 f"/{intent}",
@@ -298,9 +303,12 @@ async def _customer_channel(request: Request, conversation_id: str) -> tuple[str
     return name, None
 
 
-async def _push(request: Request, conversation_id: str, payload: dict[str, Any]) -> None:
+async def _push(
+    request: Request, conversation_id: str, payload: dict[str, Any], output: Any = None
+) -> None:
     """Sends to the customer's widget at once (Socket.IO); REST clients read the tracker."""
-    _, output = await _customer_channel(request, conversation_id)
+    if output is None:
+        _, output = await _customer_channel(request, conversation_id)
     if isinstance(output, BotSocketIOOutput):
         await output._send_message(conversation_id, payload)
 
@@ -352,8 +360,3 @@ def _end(ticket_id: int, agent_id: int, status: str) -> tuple[dict[str, Any], st
     with session_scope(app_engine()) as session:
         ticket = handoff.end(session, ticket_id, agent_id, status)
         return handoff.ticket_view(session, ticket, agent_id), ticket.customer_id
-
-
-def _touch(conversation_id: str) -> None:
-    with session_scope(app_engine()) as session:
-        handoff.touch(session, conversation_id)

@@ -8,7 +8,6 @@ model. Sign-in, CSRF and origin rules are the console's (bot.web.console).
 from __future__ import annotations
 
 import asyncio
-import html
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,9 +22,9 @@ from bot.db import NluInboxItem, app_engine, session_scope
 from bot.errors import NotFound
 from bot.i18n import LANGUAGES
 from bot.inbox import dismiss_item, item_view, label_item, list_items
-from bot.nlu_data import PAYLOAD_ONLY_INTENTS, NluStore
-from bot.web.common import NO_STORE, STATIC_ROOT, json_error, page
-from bot.web.console import same_origin, signed_in_agent
+from bot.nlu_data import PAYLOAD_ONLY_INTENTS, domain_intents
+from bot.web.common import NO_STORE, json_error
+from bot.web.console import console_page, same_origin, signed_in_agent
 
 TRAINER = "trainer"
 
@@ -33,7 +32,7 @@ TRAINER = "trainer"
 def _intents() -> list[str]:
     return sorted(
         name
-        for name in NluStore(get_settings().project_dir).domain_intents
+        for name in domain_intents(get_settings().project_dir / "domain.yml")
         if name not in PAYLOAD_ONLY_INTENTS and not name.startswith("EXTERNAL_")
     )
 
@@ -93,10 +92,7 @@ class TrainerInbox(InputChannel):
                 if who.status == 401:
                     return response.redirect("/console/login")
                 return who
-            document = (STATIC_ROOT / "console" / "inbox.html").read_text(encoding="utf-8")
-            document = document.replace("{{csrf_token}}", html.escape(who.csrf_token))
-            document = document.replace("{{agent_name}}", html.escape(who.display_name))
-            return page(document)
+            return console_page("inbox.html", who)
 
         @inbox.get("/api/inbox")
         async def items(request: Request) -> HTTPResponse:
