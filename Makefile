@@ -14,10 +14,11 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help setup browser db train run shell test lint eval validate clean
+.PHONY: help setup browser balancer db train run run-prod shell test lint eval validate clean
 
 help:
 	@echo "make run    - set up, seed the demo database, train if needed, start the bot"
+	@echo "make run-prod - production mode: PostgreSQL, Redis, 2 Rasa servers behind nginx"
 	@echo "make test   - set up, train if needed, run the whole test suite"
 	@echo "make shell  - chat with the running bot as a demo customer (CUSTOMER=cust-lv-owner)"
 	@echo "make setup | db | train | eval | lint | validate | clean"
@@ -42,6 +43,13 @@ browser:
 	elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	else echo "chromium and chromium-driver are missing: the browser tests will be skipped"; fi
 
+# Production mode puts nginx in front of several Rasa servers; installed here when missing.
+balancer:
+	@if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+	elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+	else echo "nginx is missing: production mode and its tests need it (apt-get install nginx)"; fi
+
 setup: $(STAMP) $(WEB_STAMP)
 
 db: setup
@@ -58,6 +66,10 @@ validate: setup
 run: db train
 	@scripts/run.sh
 
+# Needs PostgreSQL and Redis (DATABASE_URL, BOT_TRACKER_STORE_URL, BOT_LOCK_STORE_URL).
+run-prod: setup train balancer
+	@scripts/run_prod.sh
+
 shell: setup
 	$(BIN)/bot chat $${CUSTOMER:-cust-lv-owner}
 
@@ -65,7 +77,7 @@ lint: setup
 	$(BIN)/ruff check bot actions tests scripts
 	$(BIN)/mypy
 
-test: setup browser train lint
+test: setup browser balancer train lint
 	$(BIN)/rasa data validate
 	$(BIN)/python -m pytest -q -ra
 

@@ -22,21 +22,28 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
-from sanic import Blueprint
+from sanic import Blueprint, response
 from sanic.request import Request
+from sanic.response import HTTPResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.db import app_engine, session_scope
 from bot.handoff import touch
-from bot.redaction import redact_message
+from bot.inbound import MessageRefused, clean_metadata, clean_text, parse_rest_body
+from bot.resilience import install_remote_action_changes, technical_problem_text
+from bot.stores import lock_store_url, redis_key_prefix
+from bot.web.common import NO_STORE, json_error
 
 logger = logging.getLogger(__name__)
 
 SESSION_ID = re.compile(r"[0-9a-f]{32}")
 Handler = Callable[[UserMessage], Awaitable[Any]]
+
+# The Rasa server loads this module (credentials.yml) before it handles a message.
+install_remote_action_changes()
 
 
 def touch_ticket(conversation_id: str) -> None:
@@ -60,19 +67,49 @@ def marking_handoff_activity(on_new_message: Handler) -> Handler:
 
 
 class RedactingRestInput(RestInput):
-    """The REST channel; a message holding a card number arrives redacted."""
+    """The REST channel: checked input, redacted card numbers, an apology on failure.
+
+    Rasa's own handler answers 500 to a body that is not a JSON object, lets the
+    client choose the input channel, and answers 200 with no messages when the
+    conversation or lock store is down. This one answers 400/413 in the console's
+    error shape for bad input and 503 with the apology for a failure behind it.
+    """
 
     @classmethod
     def name(cls) -> str:
         return "rest"
 
-    def _extract_message(self, req: Request) -> str | None:
-        # Redacting here, not later, keeps the number out of Rasa's own error log too.
-        body = req.json if isinstance(req.json, dict) else {}
-        return redact_message(body.get("message"))
-
     def blueprint(self, on_new_message: Handler) -> Blueprint:
-        return super().blueprint(marking_handoff_activity(on_new_message))
+        handler = marking_handoff_activity(on_new_message)
+        rest = Blueprint(f"custom_webhook_{type(self).__name__}")
+
+        @rest.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @rest.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                sender_id, text, metadata = parse_rest_body(request.body)
+            except MessageRefused as refused:
+                return json_error(refused.status, refused.code, refused.message)
+            collector = CollectingOutputChannel()
+            message = UserMessage(
+                text, collector, sender_id, input_channel=self.name(), metadata=metadata
+            )
+            try:
+                await handler(message)
+            except Exception:  # noqa: BLE001 - any failure behind the bot gets the apology
+                logger.exception("message of %s not handled: a store is unreachable", sender_id)
+                apology = technical_problem_text(text, metadata)
+                return response.json(
+                    [{"recipient_id": sender_id, "text": apology}],
+                    status=503,
+                    headers={"Retry-After": "10", **NO_STORE},
+                )
+            return response.json(collector.messages)
+
+        return rest
 
 
 class BotSocketIOOutput(SocketIOOutput):
@@ -85,6 +122,23 @@ class BotSocketIOOutput(SocketIOOutput):
 
     async def send_agent_message(self, recipient_id: str, text: str, agent_name: str) -> None:
         await self._send_message(recipient_id, {"text": text, "metadata": {"agent": agent_name}})
+
+
+def share_rooms_through_redis(sio: Any) -> None:
+    """With several Rasa processes, a message to a room reaches the process holding its socket.
+
+    An agent's reply or a hand-back is handled by whichever process the console's
+    request reached; python-socketio's Redis manager publishes the emit on Redis,
+    and each process delivers it to its own sockets in that room.
+    """
+    url = lock_store_url()
+    if not url:
+        return
+    import socketio
+
+    manager = socketio.AsyncRedisManager(url, channel=f"{redis_key_prefix()}:socketio")
+    sio.manager = manager
+    manager.set_server(sio)
 
 
 class RedactingSocketIOInput(SocketIOInput):
@@ -104,6 +158,7 @@ class RedactingSocketIOInput(SocketIOInput):
         socket_blueprint = super().blueprint(handler)
         sio = self.sio
         assert sio is not None  # set by SocketIOInput.blueprint
+        share_rooms_through_redis(sio)
 
         # Registering a handler again replaces Rasa's one for that event.
         @sio.on("session_request", namespace=self.namespace)
@@ -124,22 +179,25 @@ class RedactingSocketIOInput(SocketIOInput):
             if not sender_id or not isinstance(data, dict):
                 logger.info("socket %s sent a message before its session_request", sid)
                 return
-            text = data.get("message")
-            if not isinstance(text, str):
-                return
             metadata = data.get(self.metadata_key) or {}
             if isinstance(metadata, str):
                 try:
                     metadata = json.loads(metadata)
                 except ValueError:
                     metadata = {}
-            message = UserMessage(
-                redact_message(text),
-                BotSocketIOOutput(sio, self.bot_message_evt),
-                sender_id,
-                input_channel=self.name(),
-                metadata=metadata if isinstance(metadata, dict) else {},
-            )
-            await handler(message)
+            output = BotSocketIOOutput(sio, self.bot_message_evt)
+            try:
+                text, kept = clean_text(data.get("message")), clean_metadata(metadata)
+            except MessageRefused as refused:
+                await sio.emit(
+                    "message_refused", {"code": refused.code, "message": refused.message}, room=sid
+                )
+                return
+            message = UserMessage(text, output, sender_id, input_channel=self.name(), metadata=kept)
+            try:
+                await handler(message)
+            except Exception:  # noqa: BLE001 - any failure behind the bot gets the apology
+                logger.exception("message of %s not handled: a store is unreachable", sender_id)
+                await output.send_text_message(sender_id, technical_problem_text(text, kept))
 
         return socket_blueprint

@@ -147,6 +147,88 @@ def _cmd_handoff_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_db_create(args: argparse.Namespace) -> int:
+    from bot.config import get_settings
+    from bot.db import ensure_database
+    from bot.stores import tracker_store_url
+
+    for url in dict.fromkeys([get_settings().database_url, tracker_store_url()]):
+        created = ensure_database(url)
+        print(f"{'created' if created else 'exists'}: {_safe_url(url)}")
+    return 0
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} is not a number: {value!r}") from exc
+    if number < 1:
+        raise ConfigError(f"{name} must be at least 1")
+    return number
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import signal
+    import time
+    from pathlib import Path
+
+    from bot.config import PROJECT_ROOT
+    from bot.launch import Stack
+
+    workers = args.rasa_workers or _env_int("BOT_RASA_WORKERS", 2)
+    stack = Stack(
+        workdir=Path(args.workdir or PROJECT_ROOT / "var" / "serve"),
+        env=dict(os.environ),
+        rasa_ports=[args.port]
+        if workers == 1
+        else [args.first_rasa_port + i for i in range(workers)],
+        action_port=args.action_port,
+        action_workers=args.action_workers or _env_int("BOT_ACTION_WORKERS", 2),
+        public_port=None if workers == 1 else args.port,
+    )
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(
+        f"starting {workers} Rasa server(s) and {stack.action_workers} action worker(s) "
+        f"(logs in {stack.workdir})...",
+        flush=True,
+    )
+    try:
+        stack.start()
+        print(
+            f"the bot is ready at {stack.url} (chat: {stack.url}/chat/, console: "
+            f"{stack.url}/console/); Ctrl-C stops it",
+            flush=True,
+        )
+        # A process that dies is started again, as a process manager would.
+        while not stopping:
+            for name, process in list(stack.processes.items()):
+                if process.poll() is None or stopping:
+                    continue
+                print(f"{name} exited with {process.returncode}; starting it again", flush=True)
+                if name == "actions":
+                    stack.start_actions()
+                elif name == "nginx":
+                    stack.start_balancer()
+                else:
+                    stack.start_rasa(stack.rasa_ports.index(int(name.split("-")[1])))
+            time.sleep(1)
+    finally:
+        print("stopping...", flush=True)
+        stack.stop()
+    return 0
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -165,6 +247,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="rebuild the embedded SQLite demo database (var/bot.db) if an older version made it",
     )
     init.set_defaults(func=_cmd_db_init)
+
+    db.add_parser(
+        "create", help="create the PostgreSQL databases of DATABASE_URL and BOT_TRACKER_STORE_URL"
+    ).set_defaults(func=_cmd_db_create)
+
+    serve = commands.add_parser(
+        "serve", help="production mode: several Rasa servers behind nginx, action workers"
+    )
+    serve.add_argument(
+        "--rasa-workers", type=int, default=None, help="default BOT_RASA_WORKERS or 2"
+    )
+    serve.add_argument(
+        "--action-workers", type=int, default=None, help="default BOT_ACTION_WORKERS or 2"
+    )
+    serve.add_argument("--port", type=int, default=int(os.environ.get("BOT_PORT", "5005")))
+    serve.add_argument("--first-rasa-port", type=int, default=5101)
+    serve.add_argument("--action-port", type=int, default=5055)
+    serve.add_argument("--workdir", default=None, help="logs and nginx.conf (default var/serve)")
+    serve.set_defaults(func=_cmd_serve)
 
     demo = commands.add_parser("demo", help="demo data").add_subparsers(dest="demo", required=True)
     demo.add_parser(

@@ -301,6 +301,31 @@ def app_engine() -> Engine:
     return get_engine(get_settings().database_url)
 
 
+def ensure_database(url: str) -> bool:
+    """Creates the PostgreSQL database that `url` names if it does not exist.
+
+    Returns whether it was created. SQLite files are created on first use.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql" or not parsed.database:
+        return False
+    admin = create_engine(
+        parsed.set(database="postgres"), future=True, isolation_level="AUTOCOMMIT"
+    )
+    try:
+        with admin.connect() as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database}
+            ).first()
+            if exists:
+                return False
+            quoted = admin.dialect.identifier_preparer.quote(parsed.database)
+            connection.execute(text(f"CREATE DATABASE {quoted}"))
+            return True
+    finally:
+        admin.dispose()
+
+
 def create_schema(engine: Engine) -> None:
     """Creates the tables that do not exist yet."""
     Base.metadata.create_all(engine)

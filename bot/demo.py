@@ -110,51 +110,56 @@ def seed_demo(session: Session) -> None:
     _delete_demo_rows(session)
     session.flush()
     for demo in DEMO_CUSTOMERS:
-        session.add(Customer(id=demo.id, display_name=demo.display_name, language=demo.language))
-        methods = [
-            PaymentMethod(
-                customer_id=demo.id,
-                brand=card.brand,
-                last4=card.last4,
-                exp_month=card.exp_month,
-                exp_year=card.exp_year,
-                is_owner=card.is_owner,
-                gateway_token=card.token,
-            )
-            for card in demo.cards
-        ]
-        session.add_all(methods)
-        subscription = Subscription(
+        add_customer(session, demo)
+
+
+def add_customer(session: Session, demo: DemoCustomer) -> None:
+    """Adds one customer with cards, a subscription and, if any, its declined renewal."""
+    session.add(Customer(id=demo.id, display_name=demo.display_name, language=demo.language))
+    methods = [
+        PaymentMethod(
             customer_id=demo.id,
-            product_name=demo.product,
-            status="past_due" if demo.past_due else "active",
+            brand=card.brand,
+            last4=card.last4,
+            exp_month=card.exp_month,
+            exp_year=card.exp_year,
+            is_owner=card.is_owner,
+            gateway_token=card.token,
         )
-        session.add(subscription)
-        session.flush()
-        if demo.past_due is None:
-            continue
-        amount, currency, due_date, reason = demo.past_due
-        balance = Balance(
-            subscription_id=subscription.id,
-            amount_minor=to_minor(amount, currency),
+        for card in demo.cards
+    ]
+    session.add_all(methods)
+    subscription = Subscription(
+        customer_id=demo.id,
+        product_name=demo.product,
+        status="past_due" if demo.past_due else "active",
+    )
+    session.add(subscription)
+    session.flush()
+    if demo.past_due is None:
+        return
+    amount, currency, due_date, reason = demo.past_due
+    balance = Balance(
+        subscription_id=subscription.id,
+        amount_minor=to_minor(amount, currency),
+        currency=currency,
+        due_date=due_date,
+        status="open",
+    )
+    session.add(balance)
+    session.flush()
+    session.add(
+        PaymentAttempt(
+            balance_id=balance.id,
+            payment_method_id=methods[0].id,
+            idempotency_key=f"demo-renewal-{demo.id}",
+            amount_minor=balance.amount_minor,
             currency=currency,
-            due_date=due_date,
-            status="open",
+            status="declined",
+            decline_reason=reason,
+            created_at=dt.datetime.combine(due_date, dt.time(6, 0), tzinfo=dt.timezone.utc),
         )
-        session.add(balance)
-        session.flush()
-        session.add(
-            PaymentAttempt(
-                balance_id=balance.id,
-                payment_method_id=methods[0].id,
-                idempotency_key=f"demo-renewal-{demo.id}",
-                amount_minor=balance.amount_minor,
-                currency=currency,
-                status="declined",
-                decline_reason=reason,
-                created_at=dt.datetime.combine(due_date, dt.time(6, 0), tzinfo=dt.timezone.utc),
-            )
-        )
+    )
 
 
 # The console's demo accounts (development only: `bot demo seed` skips them in production):

@@ -26,6 +26,7 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 from rasa.shared.nlu.training_data.message import Message  # noqa: E402
 
+from bot.benchmarks import write_section  # noqa: E402
 from bot.i18n import fold_diacritics  # noqa: E402
 from bot.nlu_data import normalize as normalized  # noqa: E402
 from bot.nlu_report import load_examples as load_language  # noqa: E402
@@ -111,8 +112,6 @@ def main() -> int:
 
     minutes = (time.monotonic() - started) / 60
     lines = [
-        "# Benchmarks",
-        "",
         "## NLU intent quality per language",
         "",
         f"Measured {dt.date.today().isoformat()} with `make eval` "
@@ -144,8 +143,7 @@ def main() -> int:
             lines.append(f'- {lang}: "{text}": expected {gold_intent}, got {predicted}')
         if not our_errors[lang]:
             lines.append(f"- {lang}: none")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_section(Path(args.out), "nlu", lines)
     print("\n".join(lines))
     return 0
 

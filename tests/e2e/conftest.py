@@ -11,8 +11,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +25,7 @@ from bot.chat import send
 from bot.config import PROJECT_ROOT
 from bot.db import create_schema, make_engine, session_scope
 from bot.demo import DEMO_AGENT_PASSWORD, DEMO_TRAINER_PASSWORD, seed_demo, seed_demo_agents
+from bot.launch import Stack
 from tests.conftest import TEST_SECRET, copy_project
 
 BIN = Path(sys.executable).parent
@@ -44,14 +43,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _get(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 @dataclass
@@ -86,8 +77,17 @@ def _train() -> None:
     )
 
 
+def server_env(**values: str) -> dict[str, str]:
+    """The environment of a test stack: the suite's secret, no production stores."""
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "BOT_AUTH_SECRET": TEST_SECRET}
+    for key in ("BOT_LOCK_STORE_URL", "BOT_TRACKER_STORE_URL", "BOT_ENV", "BOT_REDIS_KEY_PREFIX"):
+        env.pop(key, None)
+    return {**env, **values}
+
+
 @pytest.fixture(scope="session")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotServers]:
+    """The embedded mode: one Rasa server, one action server, SQLite files."""
     _train()
     workdir = tmp_path_factory.mktemp("servers")
     database_url = f"sqlite:///{workdir / 'bot.db'}"
@@ -101,79 +101,21 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotServers]:
 
     # The console's NLU inbox writes training examples: to a copy, never the repo.
     project = copy_project(workdir / "project")
-
-    actions_port, rasa_port = _free_port(), _free_port()
-    (workdir / "endpoints.yml").write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
-        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{workdir / "tracker.db"}"\n'
-        "event_broker:\n  type: bot.inbox.InboxEventBroker\n  threshold: 0.6\n"
-    )
+    rasa_port = _free_port()
     url = f"http://127.0.0.1:{rasa_port}"
-    env = {
-        **os.environ,
-        "RASA_TELEMETRY_ENABLED": "false",
-        "DATABASE_URL": database_url,
-        "BOT_AUTH_SECRET": TEST_SECRET,
-        "BOT_PUBLIC_URL": url,
-        "SANIC_HOST": "127.0.0.1",
-        "BOT_PROJECT_DIR": str(project),
-    }
-    logs = {name: open(workdir / f"{name}.log", "w") for name in ("actions", "rasa")}
-    processes = [
-        subprocess.Popen(
-            [
-                str(BIN / "rasa"),
-                "run",
-                "actions",
-                "--actions",
-                "actions",
-                "--port",
-                str(actions_port),
-            ],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=logs["actions"],
-            stderr=subprocess.STDOUT,
-        ),
-        subprocess.Popen(
-            [
-                str(BIN / "rasa"),
-                "run",
-                "--model",
-                str(MODEL),
-                "--enable-api",
-                "--interface",
-                "127.0.0.1",
-                "--port",
-                str(rasa_port),
-                "--credentials",
-                str(PROJECT_ROOT / "credentials.yml"),
-                "--endpoints",
-                str(workdir / "endpoints.yml"),
-            ],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=logs["rasa"],
-            stderr=subprocess.STDOUT,
-        ),
-    ]
+    env = server_env(
+        DATABASE_URL=database_url,
+        BOT_TRACKER_STORE_URL=f"sqlite:///{workdir / 'tracker.db'}",
+        BOT_PUBLIC_URL=url,
+        BOT_PROJECT_DIR=str(project),
+    )
+    stack = Stack(workdir=workdir, env=env, rasa_ports=[rasa_port], action_port=_free_port())
     try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while not (_get(f"{url}/status") and _get(f"http://127.0.0.1:{actions_port}/health")):
-            if any(p.poll() is not None for p in processes) or time.monotonic() > deadline:
-                for name, log in logs.items():
-                    log.flush()
-                    print(f"--- {name} log ---\n{(workdir / f'{name}.log').read_text()[-3000:]}")
-                pytest.fail("the bot's servers did not start")
-            time.sleep(1)
+        stack.start(STARTUP_SECONDS)
+    except RuntimeError as error:
+        stack.stop()
+        pytest.fail(str(error))
+    try:
         yield BotServers(url=url, workdir=workdir, database_url=database_url, project=project)
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        for log in logs.values():
-            log.close()
+        stack.stop()

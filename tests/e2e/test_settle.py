@@ -356,9 +356,10 @@ def test_a_card_number_typed_into_chat_is_redacted_everywhere(fresh: BotServers)
     stores = [
         fresh.workdir / "tracker.db",
         Path(fresh.database_url.removeprefix("sqlite:///")),
-        fresh.workdir / "rasa.log",
+        *sorted(fresh.workdir.glob("rasa-*.log")),
         fresh.workdir / "actions.log",
     ]
+    assert len(stores) == 4, stores
     for store in stores:
         content = store.read_bytes()
         for number in TEST_CARDS:

@@ -1,0 +1,214 @@
+"""Where Rasa keeps conversations and conversation locks, chosen by environment variables.
+
+endpoints.yml names the two classes below; they read:
+
+  BOT_TRACKER_STORE_URL  conversations (an SQLAlchemy URL). Default: the SQLite file
+                         var/tracker.db. Production: postgresql://user@host/db.
+  BOT_LOCK_STORE_URL     conversation locks. Unset: in memory, which is right for one
+                         Rasa process only. Production: redis://host:6379/0, which
+                         every Rasa process shares (also used for Socket.IO fan-out).
+  BOT_REDIS_KEY_PREFIX   prefix of every Redis key and channel (default "billingbot"),
+                         so that two deployments can share one Redis.
+
+Rasa's own RedisLockStore reads a lock, changes it in Python and writes it back.
+Two Rasa processes taking a ticket for one conversation at the same moment can
+both read the same lock and both believe they hold it, so two messages of one
+conversation would be processed at once. `AtomicRedisLockStore` does every
+read-change-write in a Redis transaction (WATCH/MULTI), retried on conflict.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import AsyncGenerator, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from rasa.core.lock import TicketLock
+from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, LockStore, RedisLockStore
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+from rasa.utils.endpoints import EndpointConfig
+from sqlalchemy.engine import make_url
+
+from bot.config import PROJECT_ROOT
+from bot.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TRACKER_STORE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'tracker.db'}"
+DEFAULT_KEY_PREFIX = "billingbot"
+# A waiting message checks the lock this often (Rasa's default is once a second).
+LOCK_POLL_SECONDS = 0.05
+# A lock nobody cleaned up (its process died) disappears from Redis after this long.
+LOCK_KEY_TTL_SECONDS = 24 * 3600
+
+T = TypeVar("T")
+
+
+def tracker_store_url(environ: dict[str, str] | None = None) -> str:
+    env = os.environ if environ is None else environ
+    return env.get("BOT_TRACKER_STORE_URL") or DEFAULT_TRACKER_STORE_URL
+
+
+def lock_store_url(environ: dict[str, str] | None = None) -> str | None:
+    env = os.environ if environ is None else environ
+    return env.get("BOT_LOCK_STORE_URL") or None
+
+
+def redis_key_prefix(environ: dict[str, str] | None = None) -> str:
+    """The deployment's Redis prefix; letters and digits only (Rasa's rule for lock keys)."""
+    env = os.environ if environ is None else environ
+    prefix = env.get("BOT_REDIS_KEY_PREFIX") or DEFAULT_KEY_PREFIX
+    if not prefix.isalnum():
+        raise ConfigError(f"BOT_REDIS_KEY_PREFIX must be letters and digits only: {prefix!r}")
+    return prefix
+
+
+class EnvTrackerStore(SQLTrackerStore):
+    """Rasa's SQL tracker store at BOT_TRACKER_STORE_URL, with connections checked on use.
+
+    `pool_pre_ping` makes a connection that died with a database restart be replaced
+    instead of failing the next message.
+    """
+
+    def __init__(
+        self, domain: Any = None, host: str | None = None, event_broker: Any = None, **kwargs: Any
+    ) -> None:
+        url = make_url(tracker_store_url())
+        if url.get_backend_name() == "sqlite" and url.database:
+            (PROJECT_ROOT / url.database).parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(
+            domain=domain,
+            dialect=url.drivername,
+            host=url.host,
+            port=url.port,
+            db=url.database or "",
+            username=url.username,
+            password=url.password,
+            event_broker=event_broker,
+            query=dict(url.query) or None,
+            **kwargs,
+        )
+        engine: sa.engine.Engine = self.engine  # type: ignore[has-type]
+        engine_url = engine.url
+        engine.dispose()
+        self.engine = sa.create_engine(
+            engine_url, pool_pre_ping=True, **create_engine_kwargs(engine_url)
+        )
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+
+
+class QuickLockMixin:
+    """Waits for a busy conversation in short steps instead of Rasa's one second."""
+
+    @asynccontextmanager
+    async def lock(
+        self,
+        conversation_id: str,
+        lock_lifetime: float = LOCK_LIFETIME,
+        wait_time_in_seconds: float = LOCK_POLL_SECONDS,
+    ) -> AsyncGenerator[TicketLock, None]:
+        async with super().lock(  # type: ignore[misc]
+            conversation_id, lock_lifetime, min(wait_time_in_seconds, LOCK_POLL_SECONDS)
+        ) as ticket_lock:
+            yield ticket_lock
+
+
+class QuickInMemoryLockStore(QuickLockMixin, InMemoryLockStore):
+    """Rasa's in-memory lock store (one process only), polling quickly."""
+
+
+class AtomicRedisLockStore(QuickLockMixin, RedisLockStore):
+    """Rasa's Redis lock store with each read-change-write done atomically."""
+
+    @classmethod
+    def from_url(cls, url: str, key_prefix: str) -> AtomicRedisLockStore:
+        parsed = make_url(url)
+        if parsed.drivername not in ("redis", "rediss"):
+            raise ConfigError(f"BOT_LOCK_STORE_URL must be a redis:// URL, not {parsed.drivername}")
+        return cls(
+            host=parsed.host or "127.0.0.1",
+            port=parsed.port or 6379,
+            db=int(parsed.database or 0),
+            username=parsed.username,
+            password=parsed.password,
+            use_ssl=parsed.drivername == "rediss",
+            key_prefix=key_prefix,
+        )
+
+    def _change(
+        self,
+        conversation_id: str,
+        change: Callable[[TicketLock | None], tuple[TicketLock | None, T]],
+    ) -> T:
+        """Runs `change` on the stored lock inside a WATCH/MULTI transaction.
+
+        `change` gets the lock (or None) and returns the lock to store (None deletes
+        it) and a result. Redis retries the whole function if another process
+        changed the key in between.
+        """
+        key = self.key_prefix + conversation_id
+
+        def transaction(pipe: Any) -> T:
+            raw = pipe.get(key)
+            lock = TicketLock.from_dict(json.loads(raw)) if raw else None
+            new_lock, result = change(lock)
+            pipe.multi()
+            if new_lock is None:
+                pipe.delete(key)
+            else:
+                pipe.set(key, new_lock.dumps(), ex=LOCK_KEY_TTL_SECONDS)
+            return result
+
+        return self.red.transaction(transaction, key, value_from_callable=True)
+
+    def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
+        def issue(lock: TicketLock | None) -> tuple[TicketLock, int]:
+            lock = lock or self.create_lock(conversation_id)
+            return lock, lock.issue_ticket(lock_lifetime)
+
+        try:
+            return self._change(conversation_id, issue)
+        except Exception as error:  # noqa: BLE001 - Rasa expects a LockError for any failure
+            from rasa.core.lock_store import LockError
+
+            raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
+
+    def update_lock(self, conversation_id: str) -> None:
+        def drop_expired(lock: TicketLock | None) -> tuple[TicketLock | None, None]:
+            if lock is not None:
+                lock.remove_expired_tickets()
+            return lock, None
+
+        self._change(conversation_id, drop_expired)
+
+    def finish_serving(self, conversation_id: str, ticket_number: int) -> None:
+        self.cleanup(conversation_id, ticket_number)
+
+    def cleanup(self, conversation_id: str, ticket_number: int) -> None:
+        def release(lock: TicketLock | None) -> tuple[TicketLock | None, None]:
+            if lock is None:
+                return None, None
+            lock.remove_ticket_for(ticket_number)
+            return (lock if lock.is_someone_waiting() else None), None
+
+        self._change(conversation_id, release)
+
+
+class EnvLockStore(LockStore):
+    """Named in endpoints.yml; becomes the lock store that BOT_LOCK_STORE_URL asks for.
+
+    Rasa instantiates a custom lock store class with the endpoint's config, so the
+    choice is made in `__new__`: Redis when the URL is set, else in memory.
+    """
+
+    def __new__(cls, endpoint_config: EndpointConfig | None = None) -> LockStore:  # type: ignore[misc]
+        url = lock_store_url()
+        if url:
+            store: LockStore = AtomicRedisLockStore.from_url(url, redis_key_prefix())
+            logger.info("conversation locks in Redis at %s", make_url(url).host)
+            return store
+        return QuickInMemoryLockStore()

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Production mode on one machine: PostgreSQL for conversations and the bot's data,
+# Redis for conversation locks, several Rasa servers behind nginx, action workers.
+# Every setting can be given in the environment (README, "Production mode").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+export RASA_TELEMETRY_ENABLED=false
+export DATABASE_URL=${DATABASE_URL:-postgresql+psycopg2://postgres@127.0.0.1:5432/billingbot}
+export BOT_TRACKER_STORE_URL=${BOT_TRACKER_STORE_URL:-$DATABASE_URL}
+export BOT_LOCK_STORE_URL=${BOT_LOCK_STORE_URL:-redis://127.0.0.1:6379/0}
+
+$BIN/bot db create
+$BIN/bot db init
+if [ "${BOT_ENV:-development}" != production ]; then $BIN/bot demo seed; fi
+exec $BIN/bot serve
