@@ -33,7 +33,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.db import app_engine, session_scope
 from bot.handoff import touch
 from bot.inbound import MessageRefused, clean_metadata, clean_text, parse_rest_body
-from bot.resilience import install_remote_action_changes, technical_problem_text
+from bot.resilience import (
+    install_remote_action_changes,
+    install_strict_tracker_store,
+    technical_problem_text,
+)
 from bot.stores import lock_store_url, redis_key_prefix
 from bot.web.common import NO_STORE, json_error
 
@@ -44,6 +48,7 @@ Handler = Callable[[UserMessage], Awaitable[Any]]
 
 # The Rasa server loads this module (credentials.yml) before it handles a message.
 install_remote_action_changes()
+install_strict_tracker_store()
 
 
 def touch_ticket(conversation_id: str) -> None:

@@ -23,6 +23,7 @@ from functools import lru_cache
 from typing import Any
 
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
+from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.constants import DOCS_URL_ACTIONS
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import BotUttered, Event, FollowupAction
@@ -121,6 +122,24 @@ def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
         )
         raise error
     return True
+
+
+def _raise_store_error(self: FailSafeTrackerStore, error: Exception) -> None:
+    logger.error("the conversation store failed: %s", error)
+    raise error
+
+
+def install_strict_tracker_store() -> None:
+    """A conversation store that fails makes the message fail, never start over.
+
+    Rasa wraps every tracker store in a FailSafeTrackerStore: when the database is
+    down it logs, hands out an empty conversation and keeps the new one in memory.
+    The customer then gets the greeting of a new conversation, and that process
+    holds a copy that no other process sees. Here the error goes up to the channel,
+    which answers 503 with an apology; nothing of the message is kept.
+    """
+    FailSafeTrackerStore.on_tracker_store_error = _raise_store_error  # type: ignore[method-assign]
+    FailSafeTrackerStore.on_tracker_store_retrieve_error = _raise_store_error  # type: ignore[method-assign]
 
 
 def install_remote_action_changes() -> None:
