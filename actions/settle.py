@@ -190,6 +190,22 @@ class ActionSendCardForm(Action):
         return [SlotSet("save_kind", "card"), SlotSet("chosen_card_id", None)]
 
 
+def save_target(customer_id: str, due: PastDue, tracker: Tracker, kind: str | None) -> str | None:
+    """What Save would do now: account, balance, card and change, as one string.
+
+    ActionConfirmSave keeps it in the `confirmed_save` slot when it asks; Save
+    acts only if it is still the same, so a confirmation never applies to another
+    account (a different customer's token) or a balance that changed meanwhile.
+    """
+    if kind == "expiry" and due.failed_card is not None:
+        change = f"expiry:{due.failed_card.id}:{tracker.get_slot('new_expiry')}"
+    elif kind == "card":
+        change = f"card:{tracker.get_slot('chosen_card_id')}"
+    else:
+        return None
+    return f"{customer_id}|{due.balance_id}|{due.amount}{due.currency}|{change}"
+
+
 class ActionConfirmSave(Action):
     """Says exactly what Save will do and asks before doing it."""
 
@@ -215,7 +231,7 @@ class ActionConfirmSave(Action):
                 amount=amount,
                 **card_kwargs(due.failed_card, tracker_language(tracker)),
             )
-            return []
+            return [SlotSet("confirmed_save", save_target(customer_id, due, tracker, "expiry"))]
         try:
             with session_scope(app_engine()) as session:
                 card = get_card(session, customer_id, int(tracker.get_slot("chosen_card_id")))
@@ -234,7 +250,8 @@ class ActionConfirmSave(Action):
             amount=amount,
             **card_kwargs(card, tracker_language(tracker)),
         )
-        return [SlotSet("save_kind", "card")]
+        target = save_target(customer_id, due, tracker, "card")
+        return [SlotSet("save_kind", "card"), SlotSet("confirmed_save", target)]
 
 
 class ActionSaveAndPay(Action):
@@ -252,6 +269,18 @@ class ActionSaveAndPay(Action):
         customer_id, due = found
         language = tracker_language(tracker)
         kind = tracker.get_slot("save_kind")
+        if kind in ("expiry", "card") and tracker.get_slot("confirmed_save") != save_target(
+            customer_id, due, tracker, kind
+        ):
+            logger.warning("Save for %s no longer matches what was confirmed", tracker.sender_id)
+            dispatcher.utter_message(response="utter_confirmation_outdated")
+            utter_past_due(dispatcher, due, language)
+            return [
+                SlotSet("save_kind", None),
+                SlotSet("new_expiry", None),
+                SlotSet("chosen_card_id", None),
+                SlotSet("confirmed_save", None),
+            ]
         try:
             if kind == "expiry" and due.failed_card is not None:
                 card_id = due.failed_card.id
@@ -282,6 +311,7 @@ class ActionSaveAndPay(Action):
             SlotSet("save_kind", None),
             SlotSet("new_expiry", None),
             SlotSet("chosen_card_id", None),
+            SlotSet("confirmed_save", None),
         ]
         if result.approved:
             self._utter_approved(dispatcher, result, due, language)

@@ -32,6 +32,19 @@ class MessageRefused(Exception):
     message: str
 
 
+def strip_controls(text: str) -> str:
+    """The text without control characters (but new lines and tabs) or lone surrogates.
+
+    NUL cannot be stored by PostgreSQL and a lone surrogate cannot be encoded as
+    UTF-8: either would fail the write and the request with it.
+    """
+    return "".join(
+        ch
+        for ch in text.replace("\r\n", "\n")
+        if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")
+    )
+
+
 def clean_text(text: Any) -> str:
     """The message as the bot will see it.
 
@@ -40,12 +53,7 @@ def clean_text(text: Any) -> str:
     """
     if not isinstance(text, str):
         raise MessageRefused(400, "bad_message", '"message" must be a string.')
-    kept = "".join(
-        ch
-        for ch in text.replace("\r\n", "\n")
-        if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")
-    )
-    kept = unicodedata.normalize("NFC", kept).strip()
+    kept = unicodedata.normalize("NFC", strip_controls(text)).strip()
     if not kept:
         raise MessageRefused(400, "empty_message", "The message is empty.")
     if len(kept) > MAX_MESSAGE_CHARS:

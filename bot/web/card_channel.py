@@ -33,12 +33,15 @@ from bot.config import get_settings
 from bot.db import app_engine, session_scope
 from bot.expiry import ExpiryError, parse_expiry
 from bot.i18n import brand_name, resolve_language
+from bot.inbound import strip_controls
 from bot.payments import CardRejected, card_brand, digits_only, get_gateway, luhn_valid
 
 logger = logging.getLogger(__name__)
 
 MESSAGES_FILE = Path(__file__).with_name("card_form.yml")
 MAX_NAME_LENGTH = 100
+# Longer input is cut before it is checked (and refused); no field needs more.
+MAX_FIELD_CHARS = 200
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
@@ -151,7 +154,10 @@ class CardFormInput(InputChannel):
 
         @card_form.route("/form/<link>", methods=["POST"])
         async def submit(request: Request, link: str) -> HTTPResponse:
-            fields = {k: (request.form.get(k) or "") for k in ("number", "expiry", "name", "cvc")}
+            fields = {
+                k: strip_controls(request.form.get(k) or "")[:MAX_FIELD_CHARS]
+                for k in ("number", "expiry", "name", "cvc")
+            }
             try:
                 form = await asyncio.to_thread(_open, link)
                 errors = validate_card_fields(fields, dt.date.today())

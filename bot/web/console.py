@@ -33,6 +33,7 @@ from bot.channels import BotSocketIOOutput, touch_ticket
 from bot.config import get_settings
 from bot.db import app_engine, session_scope
 from bot.errors import AuthError, NotFound
+from bot.inbound import strip_controls
 from bot.transcript import transcript
 from bot.web.common import STATIC_ROOT, json_error, page, serve_file
 
@@ -145,8 +146,8 @@ class AgentConsole(InputChannel):
             cookie_token = request.cookies.get(LOGIN_COOKIE) or ""
             if not same_origin(request) or not agents.csrf_matches(cookie_token, form_token):
                 return _login_page("The sign-in form expired. Please try again.", 403)
-            username = (request.form.get("username") or "").strip().lower()
-            password = request.form.get("password") or ""
+            username = strip_controls(request.form.get("username") or "").strip().lower()[:100]
+            password = strip_controls(request.form.get("password") or "")[:1000]
             wait = LOGIN_THROTTLE.retry_after(username)
             if wait:
                 minutes = max(1, round(wait / 60))
@@ -237,9 +238,9 @@ class AgentConsole(InputChannel):
     async def _reply(request: Request, ticket_id: int, who: agents.SignedIn) -> HTTPResponse:
         body = request.json if isinstance(request.json, dict) else {}
         text = body.get("text")
-        if not isinstance(text, str) or not text.strip():
+        if not isinstance(text, str) or not strip_controls(text).strip():
             return json_error(400, "empty", "Write a message first")
-        text = text.strip()
+        text = strip_controls(text).strip()
         if len(text) > MAX_REPLY_CHARS:
             return json_error(400, "too_long", f"At most {MAX_REPLY_CHARS} characters")
         view = await asyncio.to_thread(_held, ticket_id, who.agent_id)

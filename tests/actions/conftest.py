@@ -53,6 +53,14 @@ def run_action(action: Action, tracker: Tracker, domain: dict[str, Any]):
     return dispatcher.messages, events
 
 
+def apply_slots(tracker: Tracker, events: list[dict[str, Any]]) -> Tracker:
+    """Sets the slots an action's events set, as Rasa would before the next action."""
+    for event in events:
+        if event.get("event") == "slot":
+            tracker.slots[event["name"]] = event["value"]
+    return tracker
+
+
 @pytest.fixture(scope="session")
 def rasa_domain() -> Domain:
     return Domain.load(str(PROJECT_ROOT / "domain.yml"))

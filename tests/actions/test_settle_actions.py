@@ -17,9 +17,11 @@ from actions.settle import (
     ActionSendCardForm,
     ActionStartChangeExpiry,
     ValidateExpiryForm,
+    save_target,
 )
-from bot.db import HandoffTicket, PaymentMethod, session_scope
-from tests.actions.conftest import make_tracker, run_action, token_for
+from bot.billing import find_past_due
+from bot.db import HandoffTicket, PaymentAttempt, PaymentMethod, session_scope
+from tests.actions.conftest import apply_slots, make_tracker, run_action, token_for
 
 
 def _responses(messages: list[dict]) -> list[str]:
@@ -125,6 +127,12 @@ def test_a_card_of_another_customer_cannot_be_chosen(app_db: Engine, domain_dict
     messages, _ = run_action(ActionConfirmSave(), tracker, domain_dict)
     assert _responses(messages)[0] == "utter_card_unavailable"
     paid, _ = run_action(ActionSaveAndPay(), tracker, domain_dict)
+    assert _responses(paid)[0] == "utter_confirmation_outdated"
+    # Even with a confirmation forged for that card, Save refuses it.
+    with session_scope(app_db) as session:
+        (due, *_) = find_past_due(session, "cust-lv-owner")
+    tracker.slots["confirmed_save"] = save_target("cust-lv-owner", due, tracker, "card")
+    paid, _ = run_action(ActionSaveAndPay(), tracker, domain_dict)
     assert _responses(paid)[0] == "utter_card_unavailable"
 
 
@@ -134,6 +142,7 @@ def test_save_and_pay_with_the_expiry_settles_once(app_db, domain_dict, render) 
         language="en",
         slots={"save_kind": "expiry", "new_expiry": "12/2027"},
     )
+    apply_slots(tracker, run_action(ActionConfirmSave(), tracker, domain_dict)[1])
     messages, events = run_action(ActionSaveAndPay(), tracker, domain_dict)
     assert _responses(messages) == ["utter_payment_approved", "utter_notice_may_stay"]
     assert SlotSet("payment_declines", 0.0) in events
@@ -141,6 +150,33 @@ def test_save_and_pay_with_the_expiry_settles_once(app_db, domain_dict, render) 
     assert "25,50" not in text and "€25.50" in text and "UTC" in text
     again, _ = run_action(ActionSaveAndPay(), tracker, domain_dict)
     assert _responses(again) == ["utter_nothing_past_due"]
+
+
+def test_save_refuses_what_was_not_confirmed_for_this_account(app_db, domain_dict) -> None:
+    """A confirmation given for one account never changes or charges another."""
+    slots = {"save_kind": "expiry", "new_expiry": "12/2027"}
+    asked = make_tracker(metadata=token_for("cust-lv-owner"), slots=dict(slots))
+    confirmed = apply_slots(asked, run_action(ActionConfirmSave(), asked, domain_dict)[1])
+    other = make_tracker(
+        metadata=token_for("cust-en-owner"), slots={**slots, **confirmed.slots, "language": "en"}
+    )
+    messages, events = run_action(ActionSaveAndPay(), other, domain_dict)
+    assert _responses(messages)[0] == "utter_confirmation_outdated"
+    assert SlotSet("confirmed_save", None) in events
+    unconfirmed = make_tracker(metadata=token_for("cust-lv-owner"), slots=dict(slots))
+    messages, _ = run_action(ActionSaveAndPay(), unconfirmed, domain_dict)
+    assert _responses(messages)[0] == "utter_confirmation_outdated"
+    with session_scope(app_db) as session:
+        attempts = session.scalars(
+            select(PaymentAttempt).where(PaymentAttempt.status == "approved")
+        ).all()
+        expiries = session.execute(
+            select(PaymentMethod.last4, PaymentMethod.exp_year).where(
+                PaymentMethod.last4.in_(["4242", "8431"])
+            )
+        ).all()
+    assert attempts == []
+    assert sorted(expiries) == [("4242", 2026), ("4242", 2028), ("8431", 2026)]
 
 
 def test_a_second_decline_hands_over_to_a_person(app_db, domain_dict) -> None:
@@ -154,6 +190,7 @@ def test_a_second_decline_hands_over_to_a_person(app_db, domain_dict) -> None:
             select(PaymentMethod.id).where(PaymentMethod.last4 == "1111")
         ).one()
     tracker.slots["chosen_card_id"] = str(failing)
+    apply_slots(tracker, run_action(ActionConfirmSave(), tracker, domain_dict)[1])
     messages, events = run_action(ActionSaveAndPay(), tracker, domain_dict)
     assert _responses(messages) == [
         "utter_payment_declined_again",
