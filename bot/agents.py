@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 import time
@@ -22,6 +23,8 @@ from sqlalchemy.orm import Session
 
 from bot.db import Agent, AgentSession, as_utc, utcnow
 from bot.errors import AuthError, BotError
+
+logger = logging.getLogger(__name__)
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 10
@@ -136,6 +139,72 @@ class LoginThrottle:
 
     def succeeded(self, username: str) -> None:
         self._failures.pop(username, None)
+
+
+class RedisLoginThrottle(LoginThrottle):
+    """The same limits, counted in Redis, so that every Rasa server sees every failure.
+
+    Failures are kept in a sorted set per username (by wall-clock time, which all
+    processes share). If Redis does not answer, this process's own count applies.
+    """
+
+    def __init__(self, url: str, prefix: str, max_failures: int = 5, window_seconds: float = 900):
+        import redis
+
+        super().__init__(max_failures, window_seconds)
+        self.redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self.prefix = prefix
+
+    def _key(self, username: str) -> str:
+        return f"{self.prefix}:login-failures:{_digest(username)}"
+
+    def retry_after(self, username: str, now: float | None = None) -> int:
+        import redis
+
+        wall = time.time()
+        try:
+            key = self._key(username)
+            self.redis.zremrangebyscore(key, 0, wall - self.window)
+            oldest = self.redis.zrevrange(
+                key, self.max_failures - 1, self.max_failures - 1, withscores=True
+            )
+        except redis.RedisError:
+            logger.warning("sign-in throttle: Redis unreachable, counting in this process")
+            return super().retry_after(username, now)
+        if not oldest:
+            return 0
+        return max(1, int(oldest[0][1] + self.window - wall) + 1)
+
+    def failed(self, username: str, now: float | None = None) -> None:
+        import redis
+
+        super().failed(username, now)
+        wall = time.time()
+        try:
+            key = self._key(username)
+            pipe = self.redis.pipeline()
+            pipe.zadd(key, {f"{wall}:{secrets.token_hex(4)}": wall})
+            pipe.expire(key, int(self.window) + 60)
+            pipe.execute()
+        except redis.RedisError:
+            logger.warning("sign-in throttle: Redis unreachable, counting in this process")
+
+    def succeeded(self, username: str) -> None:
+        import redis
+
+        super().succeeded(username)
+        try:
+            self.redis.delete(self._key(username))
+        except redis.RedisError:
+            pass
+
+
+def login_throttle() -> LoginThrottle:
+    """Counted in Redis when the deployment has one (BOT_LOCK_STORE_URL), else per process."""
+    from bot.stores import lock_store_url, redis_key_prefix
+
+    url = lock_store_url()
+    return RedisLoginThrottle(url, redis_key_prefix()) if url else LoginThrottle()
 
 
 def _digest(secret: str) -> str:

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from babel.numbers import get_currency_precision
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from bot.db import Balance, Customer, PaymentAttempt, PaymentMethod, Subscription, as_utc
 from bot.errors import BotError, NotFound
@@ -112,26 +112,35 @@ def find_past_due(
         NotFound: no such customer.
     """
     today = today or dt.date.today()
-    get_customer(session, customer_id)
+    # Three queries whatever the number of balances (this runs in nearly every action).
     balances = session.scalars(
         select(Balance)
         .join(Subscription)
+        .options(contains_eager(Balance.subscription))
         .where(Subscription.customer_id == customer_id, Balance.status == "open")
         .order_by(Balance.due_date, Balance.id)
     ).all()
+    if not balances:
+        get_customer(session, customer_id)
+        return []
     methods = session.scalars(
         select(PaymentMethod)
         .where(PaymentMethod.customer_id == customer_id)
         .order_by(PaymentMethod.id)
     ).all()
+    declines: dict[int, PaymentAttempt] = {}
+    for attempt in session.scalars(
+        select(PaymentAttempt)
+        .where(
+            PaymentAttempt.balance_id.in_([b.id for b in balances]),
+            PaymentAttempt.status == "declined",
+        )
+        .order_by(PaymentAttempt.created_at, PaymentAttempt.id)
+    ):
+        declines[attempt.balance_id] = attempt  # the latest one wins
     result = []
     for balance in balances:
-        last_decline = session.scalars(
-            select(PaymentAttempt)
-            .where(PaymentAttempt.balance_id == balance.id, PaymentAttempt.status == "declined")
-            .order_by(PaymentAttempt.created_at.desc(), PaymentAttempt.id.desc())
-            .limit(1)
-        ).first()
+        last_decline = declines.get(balance.id)
         failed = Card.of(last_decline.payment_method) if last_decline else None
         others = tuple(
             Card.of(m)

@@ -184,3 +184,18 @@ def test_endpoints_name_the_env_stores_and_follow_the_action_port(tmp_path: Path
     assert endpoints["tracker_store"]["type"] == "bot.stores.EnvTrackerStore"
     assert endpoints["lock_store"]["type"] == "bot.stores.EnvLockStore"
     assert endpoints["event_broker"]["type"] == "bot.inbox.InboxEventBroker"
+
+
+def test_sign_in_failures_are_counted_across_processes(redis_store: AtomicRedisLockStore) -> None:
+    from bot.agents import RedisLoginThrottle
+
+    prefix = f"test{uuid.uuid4().hex[:8]}"
+    first, second = (RedisLoginThrottle(REDIS_URL, prefix) for _ in range(2))
+    for throttle in (first, second, first, second):
+        throttle.failed("anna")
+    assert first.retry_after("anna") == 0 and second.retry_after("anna") == 0
+    second.failed("anna")
+    assert 0 < first.retry_after("anna") <= 901
+    assert second.retry_after("bob") == 0
+    first.succeeded("anna")
+    assert second.retry_after("anna") == 0

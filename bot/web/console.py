@@ -43,7 +43,7 @@ SESSION_COOKIE = "console_session"
 LOGIN_COOKIE = "console_login"
 MAX_REPLY_CHARS = 2000
 CONSOLE_FILES = {"console.js", "console.css", "inbox.js", "common.js"}
-LOGIN_THROTTLE = agents.LoginThrottle()
+LOGIN_THROTTLE = agents.login_throttle()
 
 
 def _cookie(resp: HTTPResponse, name: str, value: str, max_age: int) -> None:

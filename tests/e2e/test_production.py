@@ -405,3 +405,22 @@ def test_an_agent_on_one_server_reaches_a_customer_on_the_other(fresh: Productio
         _wait_for(lambda: any(re.search("nodevis", m.get("text") or "") for m in received))
     finally:
         client.disconnect()
+
+
+def test_wrong_passwords_on_two_servers_count_together(prod: Production) -> None:
+    import requests
+
+    first, second = prod.stack.rasa_urls
+    statuses = []
+    for attempt in range(6):
+        url = (first, second)[attempt % 2]
+        browser = requests.Session()
+        form = browser.get(f"{url}/console/login", timeout=30).text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+        answer = browser.post(
+            f"{url}/console/login",
+            data={"username": "toms", "password": "wrong-password", "csrf_token": token},
+            timeout=30,
+        )
+        statuses.append(answer.status_code)
+    assert statuses == [401, 401, 401, 401, 401, 429]
