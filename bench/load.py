@@ -50,13 +50,14 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 
 import aiohttp  # noqa: E402
-from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from bot.auth import issue_token  # noqa: E402
 from bot.benchmarks import write_section  # noqa: E402
 from bot.db import (  # noqa: E402
     PaymentAttempt,
     create_schema,
+    drop_database,
     ensure_database,
     make_engine,
     session_scope,
@@ -116,6 +117,8 @@ class Phase:
     flows: int = 0
     seconds: float = 0.0
     samples: list[str] = field(default_factory=list)
+    # Cores used during the phase, per part (1.0 = one core busy all the time).
+    cpu: dict[str, float] = field(default_factory=dict)
 
     @property
     def turns(self) -> int:
@@ -240,6 +243,40 @@ async def run_phase(
         phase.seconds = time.monotonic() - started
 
 
+def cpu_seconds(stack: Stack) -> dict[str, float]:
+    """CPU seconds used so far, per part: read from /proc (Linux), children included.
+
+    Rasa servers, action server and nginx are found by their process groups (the
+    launcher starts each in its own session); PostgreSQL and Redis by name, so other
+    databases on the machine count too; the load generator is this process.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    groups = {process.pid: name.split("-")[0] for name, process in stack.processes.items()}
+    totals: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        command, fields = (
+            stat[stat.index("(") + 1 : stat.rindex(")")],
+            stat.rsplit(")", 1)[1].split(),
+        )
+        used = (int(fields[11]) + int(fields[12])) / tick
+        part = groups.get(int(fields[2]))  # the process group
+        if part is None and command.startswith("postgres"):
+            part = "postgres"
+        if part is None and command.startswith("redis-server"):
+            part = "redis"
+        if int(entry.name) == os.getpid():
+            part = "load generator"
+        if part:
+            totals[part] = totals.get(part, 0.0) + used
+    return totals
+
+
 def check_trackers(stack: Stack, sent: dict[str, list[str]]) -> tuple[int, int]:
     """(conversations out of order or missing messages, conversations checked)."""
     import urllib.request
@@ -334,11 +371,18 @@ def run_mode(mode: str, args: argparse.Namespace, round_number: int = 1) -> Mode
                 f"[{mode}] {name}: {args.conversations} conversations, {args.duration} s",
                 flush=True,
             )
+            before = cpu_seconds(stack)
             asyncio.run(
                 run_phase(
                     stack.url, customers, phase, args.conversations, args.duration, think, sent
                 )
             )
+            after = cpu_seconds(stack)
+            phase.cpu = {
+                part: (after[part] - before.get(part, 0.0)) / phase.seconds
+                for part in after
+                if phase.seconds
+            }
             phases.append(phase)
             print(f"[{mode}] {summary(phase)}", flush=True)
             if customers.next >= len(customers.ids):
@@ -348,20 +392,9 @@ def run_mode(mode: str, args: argparse.Namespace, round_number: int = 1) -> Mode
     finally:
         stack.stop()
         if mode == "production":
-            _drop_database(database_url)
+            drop_database(database_url)
         shutil.rmtree(workdir, ignore_errors=True)
     return ModeResult(round_number, mode, description, phases, out_of_order, checked, double)
-
-
-def _drop_database(database_url: str) -> None:
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(database_url)
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def summary(phase: Phase) -> str:
@@ -405,6 +438,21 @@ def report(results: list[ModeResult], args: argparse.Namespace, command: str) ->
                 f"{phase.percentile(99):.0f} | {phase.flows} | {phase.errors} | {phase.lost} | "
                 f"{phase.duplicated} |"
             )
+    lines += [
+        "",
+        "Cores busy during the saturated phase (from /proc; 2 cores in all):",
+        "",
+        "| round | mode | Rasa servers | action server | PostgreSQL | Redis | nginx | load "
+        "generator |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for result in results:
+        cpu = result.phases[0].cpu
+        cells = " | ".join(
+            f"{cpu[part]:.2f}" if part in cpu else "-"
+            for part in ("rasa", "actions", "postgres", "redis", "nginx", "load generator")
+        )
+        lines.append(f"| {result.round} | {result.mode} | {cells} |")
     lines.append("")
     for result in results:
         lines.append(

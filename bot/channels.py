@@ -188,7 +188,7 @@ class RedactingSocketIOInput(SocketIOInput):
             if isinstance(metadata, str):
                 try:
                     metadata = json.loads(metadata)
-                except ValueError:
+                except (ValueError, RecursionError):
                     metadata = {}
             output = BotSocketIOOutput(sio, self.bot_message_evt)
             try:

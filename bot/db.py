@@ -326,6 +326,20 @@ def ensure_database(url: str) -> bool:
         admin.dispose()
 
 
+def drop_database(url: str) -> None:
+    """Drops the PostgreSQL database that `url` names, closing its connections."""
+    parsed = make_url(url)
+    admin = create_engine(
+        parsed.set(database="postgres"), future=True, isolation_level="AUTOCOMMIT"
+    )
+    try:
+        with admin.connect() as connection:
+            quoted = admin.dialect.identifier_preparer.quote(parsed.database or "")
+            connection.execute(text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
+    finally:
+        admin.dispose()
+
+
 def create_schema(engine: Engine) -> None:
     """Creates the tables that do not exist yet."""
     Base.metadata.create_all(engine)

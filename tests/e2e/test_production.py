@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.auth import issue_token
-from bot.db import create_schema, ensure_database, make_engine, session_scope
+from bot.db import create_schema, drop_database, ensure_database, make_engine, session_scope
 from bot.demo import seed_demo, seed_demo_agents
 from bot.launch import Stack, find_nginx
 from bot.resilience import response_text
@@ -107,14 +107,6 @@ def _database_url() -> str:
     )
 
 
-def _drop(database_url: str) -> None:
-    parsed = make_url(database_url)
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-    admin.dispose()
-
-
 @pytest.fixture(scope="module")
 def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Production]:
     import redis
@@ -166,7 +158,7 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Production]:
     finally:
         stack.stop()
         relay.stop()
-        _drop(database_url)
+        drop_database(database_url)
 
 
 @pytest.fixture
