@@ -238,26 +238,21 @@ class Stack:
         checks = [f"{self.action_url}/health"] + [f"{u}/status" for u in self.rasa_urls]
         if self.public_port is not None:
             checks.append(f"{self.url}/webhooks/rest/")
+        self._wait(checks, timeout, "the bot's servers")
+
+    def wait_rasa(self, index: int, timeout: float = STARTUP_SECONDS) -> None:
+        self._wait([f"{self.rasa_urls[index]}/status"], timeout, f"Rasa server {index}")
+
+    def wait_actions(self, timeout: float = 60) -> None:
+        self._wait([f"{self.action_url}/health"], timeout, "the action server")
+
+    def _wait(self, checks: list[str], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         while not all(http_ok(check) for check in checks):
             dead = [name for name, p in self.processes.items() if p.poll() is not None]
             if dead or time.monotonic() > deadline:
                 problem = f"{', '.join(dead)} exited" if dead else f"not ready in {timeout:.0f} s"
-                raise RuntimeError(f"the bot's servers did not start ({problem}):\n{self.tails()}")
-            time.sleep(0.5)
-
-    def wait_rasa(self, index: int, timeout: float = STARTUP_SECONDS) -> None:
-        deadline = time.monotonic() + timeout
-        while not http_ok(f"{self.rasa_urls[index]}/status"):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"Rasa server {index} did not come back:\n{self.tails()}")
-            time.sleep(0.5)
-
-    def wait_actions(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while not http_ok(f"{self.action_url}/health"):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the action server did not come back:\n{self.tails()}")
+                raise RuntimeError(f"{what} did not start ({problem}):\n{self.tails()}")
             time.sleep(0.2)
 
     def tails(self, chars: int = 3000) -> str:

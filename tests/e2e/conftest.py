@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -66,6 +67,41 @@ class BotServers:
 
     def token(self, customer_id: str, ttl: int = 600) -> dict[str, str]:
         return {"customer_token": issue_token(customer_id, TEST_SECRET, ttl)}
+
+
+class WidgetSocket:
+    """A chat widget's Socket.IO connection: asks for a session, collects bot messages."""
+
+    def __init__(self, url: str, requested_session: str) -> None:
+        import socketio
+
+        self.client = socketio.Client(reconnection=False)
+        self.received: list[dict[str, Any]] = []
+        self.session_id = ""
+        confirmed = threading.Event()
+
+        @self.client.on("session_confirm")
+        def on_confirm(session_id: str) -> None:
+            self.session_id = session_id
+            confirmed.set()
+
+        @self.client.on("bot_uttered")
+        def on_bot(message: dict[str, Any]) -> None:
+            self.received.append(message)
+
+        self.client.connect(url, socketio_path="/socket.io", transports=["websocket"])
+        self.client.emit("session_request", {"session_id": requested_session})
+        if not confirmed.wait(30):
+            self.close()
+            raise AssertionError("no session_confirm from the server")
+
+    def say(self, text: str, metadata: dict[str, Any]) -> None:
+        self.client.emit(
+            "user_uttered", {"message": text, "session_id": self.session_id, "metadata": metadata}
+        )
+
+    def close(self) -> None:
+        self.client.disconnect()
 
 
 def _train() -> None:

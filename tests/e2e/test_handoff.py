@@ -14,12 +14,11 @@ from typing import Any
 
 import pytest
 import requests
-import socketio
 
 from bot.auth import verify_token
 from bot.chat import bot_messages
 from tests.conftest import TEST_SECRET
-from tests.e2e.conftest import AGENT_PASSWORDS, BotServers
+from tests.e2e.conftest import AGENT_PASSWORDS, BotServers, WidgetSocket
 
 pytestmark = pytest.mark.e2e
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
@@ -206,39 +205,17 @@ def test_the_demo_sign_in_hands_out_tokens_for_demo_customers_only(servers: BotS
 
 
 def test_the_widget_socket_gets_replies_and_agent_messages(servers: BotServers) -> None:
-    client = socketio.Client(reconnection=False)
-    received: list[dict] = []
-    confirmed = threading.Event()
-    session: dict[str, str] = {}
-
-    @client.on("session_confirm")
-    def on_confirm(session_id: str) -> None:
-        session["id"] = session_id
-        confirmed.set()
-
-    @client.on("bot_uttered")
-    def on_bot(message: dict) -> None:
-        received.append(message)
-
-    client.connect(servers.url, socketio_path="/socket.io", transports=["websocket"])
+    widget = WidgetSocket(servers.url, "not-a-real-id")
+    received = widget.received
     try:
-        client.emit("session_request", {"session_id": "not-a-real-id"})
-        assert confirmed.wait(30)
-        assert re.fullmatch(r"[0-9a-f]{32}", session["id"])  # a weak id is replaced
+        assert re.fullmatch(r"[0-9a-f]{32}", widget.session_id)  # a weak id is replaced
         metadata = {**servers.token("cust-lv-owner"), "language": "lv"}
-        client.emit(
-            "user_uttered",
-            {
-                "message": "Es gribu runāt ar operatoru",
-                "session_id": session["id"],
-                "metadata": metadata,
-            },
-        )
+        widget.say("Es gribu runāt ar operatoru", metadata)
         _wait_for(lambda: any("custom" in m for m in received))
         (waiting,) = [m["custom"]["handoff"] for m in received if "custom" in m]
         assert waiting["status"] == "waiting" and waiting["position"] >= 1
         anna = Console(servers.url, "anna")
-        ticket_id = anna.ticket_of(session["id"])["id"]
+        ticket_id = anna.ticket_of(widget.session_id)["id"]
         assert anna.post(ticket_id, "claim").status_code == 200
         assert anna.post(ticket_id, "reply", {"text": "Sveiki, te Anna"}).status_code == 200
         _wait_for(lambda: any(m.get("metadata", {}).get("agent") == "Anna" for m in received))
@@ -247,7 +224,7 @@ def test_the_widget_socket_gets_replies_and_agent_messages(servers: BotServers) 
         anna.post(ticket_id, "handback")
         _wait_for(lambda: any("nodevis" in (m.get("text") or "") for m in received))
     finally:
-        client.disconnect()
+        widget.close()
 
 
 def _wait_for(condition, seconds: float = 30) -> None:

@@ -32,7 +32,7 @@ from bot.demo import seed_demo, seed_demo_agents
 from bot.launch import Stack, find_nginx
 from bot.resilience import response_text
 from tests.conftest import POSTGRES_URL, TEST_SECRET, copy_project, service_missing
-from tests.e2e.conftest import STARTUP_SECONDS, _free_port, _train, server_env
+from tests.e2e.conftest import STARTUP_SECONDS, WidgetSocket, _free_port, _train, server_env
 from tests.e2e.tcp_proxy import TcpProxy
 from tests.e2e.test_handoff import Console, _wait_for
 
@@ -354,49 +354,25 @@ def test_redis_unreachable_gives_a_clear_error_and_corrupts_nothing(fresh: Produ
 
 
 def test_an_agent_on_one_server_reaches_a_customer_on_the_other(fresh: Production) -> None:
-    import socketio
-
     first, second = fresh.stack.rasa_urls
-    client = socketio.Client(reconnection=False)
-    received: list[dict] = []
-    confirmed = threading.Event()
-    session: dict[str, str] = {}
-
-    @client.on("session_confirm")
-    def on_confirm(session_id: str) -> None:
-        session["id"] = session_id
-        confirmed.set()
-
-    @client.on("bot_uttered")
-    def on_bot(message: dict) -> None:
-        received.append(message)
-
-    client.connect(first, socketio_path="/socket.io", transports=["websocket"])
+    widget = WidgetSocket(first, uuid.uuid4().hex)
+    received = widget.received
     try:
-        client.emit("session_request", {"session_id": uuid.uuid4().hex})
-        assert confirmed.wait(30)
         metadata = {
             "customer_token": issue_token("cust-lv-owner", TEST_SECRET, 600),
             "language": "lv",
         }
-        client.emit(
-            "user_uttered",
-            {
-                "message": "Es gribu runāt ar operatoru",
-                "session_id": session["id"],
-                "metadata": metadata,
-            },
-        )
+        widget.say("Es gribu runāt ar operatoru", metadata)
         _wait_for(lambda: any("custom" in m for m in received))
         anna = Console(second, "anna")
-        ticket_id = anna.ticket_of(session["id"])["id"]
+        ticket_id = anna.ticket_of(widget.session_id)["id"]
         assert anna.post(ticket_id, "claim").status_code == 200
         assert anna.post(ticket_id, "reply", {"text": "Sveiki, te Anna"}).status_code == 200
         _wait_for(lambda: {"text": "Sveiki, te Anna", "metadata": {"agent": "Anna"}} in received)
         assert anna.post(ticket_id, "handback").status_code == 200
-        _wait_for(lambda: any(re.search("nodevis", m.get("text") or "") for m in received))
+        _wait_for(lambda: any("nodevis" in (m.get("text") or "") for m in received))
     finally:
-        client.disconnect()
+        widget.close()
 
 
 def test_wrong_passwords_on_two_servers_count_together(prod: Production) -> None:
