@@ -31,6 +31,7 @@ from sanic.response import HTTPResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.db import app_engine, session_scope
+from bot.fast_loading import install_fast_model_loading
 from bot.handoff import touch
 from bot.inbound import MessageRefused, clean_metadata, clean_text, parse_rest_body
 from bot.resilience import (
@@ -49,6 +50,7 @@ Handler = Callable[[UserMessage], Awaitable[Any]]
 # The Rasa server loads this module (credentials.yml) before it handles a message.
 install_remote_action_changes()
 install_strict_tracker_store()
+install_fast_model_loading()
 
 
 def touch_ticket(conversation_id: str) -> None:

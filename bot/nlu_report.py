@@ -125,15 +125,40 @@ def train_model(config: Path, domain: Path, examples: list[Any], cache: Path, na
     return model
 
 
-def predict(model: Path, texts: list[str]) -> list[str]:
+_loaded: dict[str, Any] = {}
+
+
+def _agent(model: Path) -> Any:
+    """The model's agent; the last one loaded is kept (loading takes seconds)."""
     from rasa.core.agent import Agent
 
-    agent = Agent.load(str(model))
+    from bot.fast_loading import install_fast_model_loading
 
-    async def run() -> list[str]:
-        return [(await agent.parse_message(text))["intent"]["name"] for text in texts]
+    key = str(model)
+    if key not in _loaded:
+        import logging
+
+        from rasa.utils.log_utils import configure_structlog
+
+        configure_structlog(logging.WARNING)  # not a debug line per message parsed
+        install_fast_model_loading()
+        _loaded.clear()
+        _loaded[key] = Agent.load(key)
+    return _loaded[key]
+
+
+def parse(model: Path, texts: list[str]) -> list[dict[str, Any]]:
+    """What the model makes of each text: intent, ranking, entities."""
+    agent = _agent(model)
+
+    async def run() -> list[dict[str, Any]]:
+        return [await agent.parse_message(text) for text in texts]
 
     return asyncio.run(run())
+
+
+def predict(model: Path, texts: list[str]) -> list[str]:
+    return [result["intent"]["name"] for result in parse(model, texts)]
 
 
 @dataclass
@@ -311,13 +336,15 @@ def run_report(project: Path, config: Path, out: Path, folds: int = 5) -> Report
     if previous is not None:
         (out / "previous.json").write_text(json.dumps(previous, indent=2), encoding="utf-8")
     for lang, (gold, predicted) in confusion_data.items():
-        _confusion_png(gold, predicted, out / f"confusion_{lang}.png", lang)
+        confusion_png(gold, predicted, out / f"confusion_{lang}.png", lang)
     previous_file.write_text(json.dumps(report.as_json(), indent=2, ensure_ascii=False), "utf-8")
     (out / "report.html").write_text(_html(report, previous is not None), encoding="utf-8")
     return report
 
 
-def _confusion_png(gold: list[str], predicted: list[str], path: Path, lang: str) -> None:
+def confusion_png(
+    gold: list[str], predicted: list[str], path: Path, lang: str, title: str = ""
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -333,7 +360,7 @@ def _confusion_png(gold: list[str], predicted: list[str], path: Path, lang: str)
     axes.set_yticks(range(len(labels)), labels=labels, fontsize=8)
     axes.set_xlabel("predicted")
     axes.set_ylabel("expected")
-    axes.set_title(f"held-out confusion matrix: {lang}")
+    axes.set_title(title or f"held-out confusion matrix: {lang}")
     for i in range(len(labels)):
         for j in range(len(labels)):
             if matrix[i, j]:
