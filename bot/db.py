@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, declarative_base, relationship
+from sqlalchemy.pool import QueuePool
 
 Base: Any = declarative_base()
 
@@ -273,7 +274,15 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        kwargs["connect_args"] = {"timeout": 30}
+            # SQLAlchemy 1.4 opens a new SQLite connection for every session
+            # (NullPool): on a message's hot path that was most of the cost of a
+            # one-row write. A pool, as SQLAlchemy 2.0 does for files; sessions are
+            # short and used by one thread at a time, so connections may move
+            # between the worker threads.
+            kwargs["poolclass"] = QueuePool
+            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        else:
+            kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)
