@@ -9,6 +9,7 @@ together and restored if Rasa's data validation then fails.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -94,6 +95,9 @@ class NluStore:
             test_file = project / "data" / "test" / f"nlu_{lang}.yml"
             if test_file.exists():
                 self._index(test_file, lang, held_out=True)
+        from bot.training_overlap import evaluation_fingerprints
+
+        self.evaluation_fingerprints = evaluation_fingerprints(project)
 
     def _index(self, path: Path, lang: str, held_out: bool) -> None:
         for block in self._load(path).get("nlu") or []:
@@ -146,6 +150,13 @@ class NluStore:
         key = normalize(text)
         if not key:
             return refuse("bad_text", "the text has no words")
+        if hashlib.sha256(key.encode("utf-8")).hexdigest() in self.evaluation_fingerprints:
+            if key not in self.known:
+                return refuse(
+                    "held_out",
+                    "the same text is in a public evaluation set (../shared/eval): "
+                    "training on it would spoil the evaluation",
+                )
         known = self.known.get(key)
         if known is not None:
             if known.held_out:
