@@ -1,13 +1,18 @@
 """Measures intent quality per language and writes docs/benchmarks.md.
 
-1. 5-fold cross-validation on the training data (data/nlu): each fold trains on
-   four fifths of all three languages and predicts the fifth; macro-F1 is then
-   computed per language over the pooled predictions.
-2. Held-out sets data/test/nlu_{en,lv,zh}.yml, never used for training.
-3. The same held-out score for the pipeline `rasa init` writes (bench/baseline_config.yml).
+1. The public evaluation sets in ../shared/eval (customers' language that nobody on
+   this project wrote): accuracy, macro-F1, in-scope recall and out-of-scope
+   precision per set, for this project's pipeline, for the pipeline as it was at
+   c722b72 (bench/c722b72_config.yml) on today's data and on its own data, and for
+   the pipeline `rasa init` writes (bench/baseline_config.yml) on today's data.
+2. The held-out sets data/test/nlu_{en,lv,zh}.yml: macro-F1 per language, for the
+   same pipelines.
+3. 5-fold cross-validation of this project's pipeline on the training data.
+4. A confusion picture per language over the public sets: docs/nlu/confusion_<lang>.png.
 
 A prediction of nlu_fallback counts as out_of_scope (PRODUCT.md allows it) and as
-wrong for every other intent. Run: make eval
+wrong for every other intent. Models are cached under .cache/nlu-eval/ by config,
+domain and data, so a second run only predicts. Run: make eval
 """
 
 from __future__ import annotations
@@ -16,99 +21,183 @@ import argparse
 import datetime as dt
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
-
-from rasa.shared.nlu.training_data.message import Message  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 from bot.benchmarks import write_section  # noqa: E402
 from bot.i18n import fold_diacritics  # noqa: E402
-from bot.nlu_data import normalize as normalized  # noqa: E402
-from bot.nlu_report import load_examples as load_language  # noqa: E402
-from bot.nlu_report import macro_f1 as score  # noqa: E402
-from bot.nlu_report import predict, stratified_folds, train_model  # noqa: E402
+from bot.nlu_data import normalize  # noqa: E402
+from bot.nlu_report import (  # noqa: E402
+    confusion_png,
+    load_examples,
+    macro_f1,
+    predict,
+    stratified_folds,
+    train_model,
+)
+from bot.training_overlap import public_eval_dir, public_eval_examples  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = ("en", "lv", "zh")
 FOLDS = 5
+OUT_OF_SCOPE = {"out_of_scope", "nlu_fallback"}
+BEFORE = "c722b72"
+PIPELINES = {
+    "ours": ("this project's pipeline", "config.yml", "today"),
+    "before-today": (f"as at {BEFORE}, today's data", "bench/c722b72_config.yml", "today"),
+    "before": (f"as at {BEFORE}, its own data", "bench/c722b72_config.yml", BEFORE),
+    "baseline": ("`rasa init` pipeline, today's data", "bench/baseline_config.yml", "today"),
+}
 
 
-def train(config: Path, examples: list[Message], workdir: Path, name: str) -> Path:
-    started = time.monotonic()
-    model = train_model(config, ROOT / "domain.yml", examples, workdir, name)
-    print(f"  trained {name} in {time.monotonic() - started:.0f} s", flush=True)
-    return model
+def set_language(name: str) -> str:
+    return name.rsplit("_", 1)[-1]
 
 
-def held_out(config: Path, training: list[Message], tests: dict, workdir: Path, name: str):
-    """Held-out scores per language, plus Latvian retyped without diacritics ("lv-plain")."""
-    model = train(config, training, workdir, name)
-    scores, errors = {}, {}
-    lv = tests["lv"]
-    plain = [fold_diacritics(m.get("text")) for m in lv]
-    scores["lv-plain"] = score([m.get("intent") for m in lv], predict(model, plain))
-    for lang, examples in tests.items():
-        gold = [m.get("intent") for m in examples]
-        texts = [m.get("text") for m in examples]
-        predicted = predict(model, texts)
-        scores[lang] = score(gold, predicted)
-        errors[lang] = [
-            (t, g, p)
-            for t, g, p in zip(texts, gold, predicted, strict=True)
-            if p != g and not (g == "out_of_scope" and p == "nlu_fallback")
-        ]
-    return scores, errors
+def scores(gold: list[str], predicted: list[str]) -> dict[str, float]:
+    """Accuracy, macro-F1, in-scope recall and out-of-scope precision and recall."""
+    as_oos = ["out_of_scope" if p in OUT_OF_SCOPE else p for p in predicted]
+    pairs = list(zip(gold, as_oos, strict=True))
+    in_scope = [(g, p) for g, p in pairs if g != "out_of_scope"]
+    said_oos = [(g, p) for g, p in pairs if p == "out_of_scope"]
+    gold_oos = [(g, p) for g, p in pairs if g == "out_of_scope"]
+
+    def share(rows: list[tuple[str, str]], hit: Any) -> float:
+        return sum(hit(g, p) for g, p in rows) / len(rows) if rows else float("nan")
+
+    return {
+        "n": len(pairs),
+        "accuracy": share(pairs, lambda g, p: g == p),
+        "macro_f1": macro_f1(gold, predicted),
+        "in_scope_recall": share(in_scope, lambda g, p: g == p),
+        "oos_precision": share(said_oos, lambda g, p: g == "out_of_scope"),
+        "oos_recall": share(gold_oos, lambda g, p: p == "out_of_scope"),
+    }
+
+
+def before_examples(workdir: Path) -> list[Any]:
+    """The training data as it was at c722b72, from git."""
+    listing = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-tree", "-r", "--name-only", BEFORE, "data/nlu"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    examples: list[Any] = []
+    for name in listing:
+        content = subprocess.run(
+            ["git", "-C", str(ROOT), "show", f"{BEFORE}:{name}"],
+            capture_output=True,
+            check=True,
+        ).stdout
+        path = workdir / name.replace("/", "_")
+        path.write_bytes(content)
+        examples.extend(load_examples(path))
+    return examples
+
+
+def cell(value: float) -> str:
+    return "n/a" if value != value else f"{value:.3f}"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
-    parser.add_argument("--config", default=str(ROOT / "config.yml"))
-    parser.add_argument("--baseline", default=str(ROOT / "bench" / "baseline_config.yml"))
-    parser.add_argument("--skip-cv", action="store_true", help="held-out scores only")
+    parser.add_argument("--pipelines", default=",".join(PIPELINES))
+    parser.add_argument("--skip-cv", action="store_true", help="no cross-validation")
     args = parser.parse_args()
+    chosen = [p for p in args.pipelines.split(",") if p]
+    cache = ROOT / ".cache" / "nlu-eval"
 
-    train_sets = {lang: load_language(ROOT / "data" / "nlu" / lang) for lang in LANGUAGES}
-    tests = {lang: load_language(ROOT / "data" / "test" / f"nlu_{lang}.yml") for lang in LANGUAGES}
-    training = [m for lang in LANGUAGES for m in train_sets[lang]]
-    # Short phrases ("yes", "你好") occur in both sets by nature; they are not scored.
-    trained = {normalized(m.get("text")) for m in training}
-    shared = {
-        lang: sum(normalized(m.get("text")) in trained for m in tests[lang]) for lang in LANGUAGES
-    }
-    tests = {
-        lang: [m for m in tests[lang] if normalized(m.get("text")) not in trained]
+    training = [m for lang in LANGUAGES for m in load_examples(ROOT / "data" / "nlu" / lang)]
+    trained = {normalize(m.get("text")) for m in training}
+    held_out = {
+        lang: [
+            m
+            for m in load_examples(ROOT / "data" / "test" / f"nlu_{lang}.yml")
+            if normalize(m.get("text")) not in trained
+        ]
         for lang in LANGUAGES
     }
+    public: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for name, intent, text in public_eval_examples():
+        public[name].append((intent, text))
+    if not public:
+        print(f"no public evaluation sets in {public_eval_dir()}: only held-out scores")
     started = time.monotonic()
 
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    predictions: dict[str, dict[str, list[str]]] = {}
+    timings: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        print("held-out: this project's pipeline", flush=True)
-        ours, our_errors = held_out(Path(args.config), training, tests, workdir, "ours")
-        print("held-out: the rasa init baseline", flush=True)
-        base, _ = held_out(Path(args.baseline), training, tests, workdir, "baseline")
+        data_for = {"today": training}
+        if any(PIPELINES[p][2] == BEFORE for p in chosen):
+            data_for[BEFORE] = before_examples(Path(tmp))
+        for key in chosen:
+            label, config, data = PIPELINES[key]
+            print(f"{label}: training", flush=True)
+            began = time.monotonic()
+            model = train_model(ROOT / config, ROOT / "domain.yml", data_for[data], cache, key)
+            timings[key] = time.monotonic() - began
+            results[key], predictions[key] = {}, {}
+            for name, rows in sorted(public.items()):
+                predicted = predict(model, [t for _, t in rows])
+                predictions[key][name] = predicted
+                results[key][name] = scores([g for g, _ in rows], predicted)
+            for lang in LANGUAGES:
+                rows = [(m.get("intent"), m.get("text")) for m in held_out[lang]]
+                predicted = predict(model, [t for _, t in rows])
+                results[key][f"held-out {lang}"] = scores([g for g, _ in rows], predicted)
+                if lang == "lv":
+                    plain = predict(model, [fold_diacritics(t) for _, t in rows])
+                    results[key]["held-out lv, no diacritics"] = scores([g for g, _ in rows], plain)
+            print(f"  done in {time.monotonic() - began:.0f} s", flush=True)
 
         cv: dict[str, float] = {}
-        if not args.skip_cv:
-            tagged = [(lang, m) for lang in LANGUAGES for m in train_sets[lang]]
+        if "ours" in chosen and not args.skip_cv:
+            tagged = [
+                (lang, m) for lang in LANGUAGES for m in load_examples(ROOT / "data" / "nlu" / lang)
+            ]
             folds = stratified_folds(tagged, FOLDS)
             gold: dict[str, list[str]] = defaultdict(list)
             pred: dict[str, list[str]] = defaultdict(list)
             for k, fold in enumerate(folds):
                 print(f"cross-validation fold {k + 1}/{FOLDS}", flush=True)
                 rest = [m for j, f in enumerate(folds) if j != k for _, m in f]
-                model = train(Path(args.config), rest, workdir, f"fold{k}")
-                predicted = predict(model, [m.get("text") for _, m in fold])
-                for (lang, message), p in zip(fold, predicted, strict=True):
+                model = train_model(
+                    ROOT / "config.yml", ROOT / "domain.yml", rest, cache, f"fold{k}"
+                )
+                for (lang, message), p in zip(
+                    fold, predict(model, [m.get("text") for _, m in fold]), strict=True
+                ):
                     gold[lang].append(message.get("intent"))
                     pred[lang].append(p)
-            cv = {lang: score(gold[lang], pred[lang]) for lang in LANGUAGES}
+            cv = {lang: macro_f1(gold[lang], pred[lang]) for lang in LANGUAGES}
+
+    pictures = ROOT / "docs" / "nlu"
+    if "ours" in chosen and public:
+        pictures.mkdir(parents=True, exist_ok=True)
+        for lang in LANGUAGES:
+            names = [n for n in sorted(public) if set_language(n) == lang]
+            gold_all = [g for n in names for g, _ in public[n]]
+            pred_all = [p for n in names for p in predictions["ours"][n]]
+            if gold_all:
+                pred_all = ["out_of_scope" if p == "nlu_fallback" else p for p in pred_all]
+                confusion_png(
+                    gold_all,
+                    pred_all,
+                    pictures / f"confusion_{lang}.png",
+                    lang,
+                    f"public sets, {lang} ({', '.join(names)}): this project's pipeline",
+                )
 
     minutes = (time.monotonic() - started) / 60
     lines = [
@@ -116,33 +205,51 @@ def main() -> int:
         "",
         f"Measured {dt.date.today().isoformat()} with `make eval` "
         f"(`python scripts/evaluate_nlu.py --out docs/benchmarks.md`), "
-        f"{minutes:.0f} minutes on {os.cpu_count()} CPU cores, Python {platform.python_version()}.",
+        f"{minutes:.0f} minutes on {os.cpu_count()} CPU cores, Python "
+        f"{platform.python_version()}. Training examples: "
+        + ", ".join(
+            f"{lang} {len(load_examples(ROOT / 'data' / 'nlu' / lang))}" for lang in LANGUAGES
+        )
+        + ". A prediction of nlu_fallback counts as out_of_scope, and as wrong for any "
+        "other intent. In-scope recall: the share of messages with one of our intents "
+        "that got exactly that intent; out-of-scope precision: the share of messages the "
+        "model called out of scope (or did not understand) that were out of scope.",
         "",
-        "Macro-F1 over intents. nlu_fallback counts as out_of_scope (PRODUCT.md allows it) "
-        "and as an error for any other intent. Training examples per language: "
-        + ", ".join(f"{lang} {len(train_sets[lang])}" for lang in LANGUAGES)
-        + "; held-out, scored: "
-        + ", ".join(f"{lang} {len(tests[lang])}" for lang in LANGUAGES)
-        + " (not scored, because the same short text is also a training example: "
-        + ", ".join(f"{lang} {shared[lang]}" for lang in LANGUAGES)
-        + ").",
+        "Pipelines: " + "; ".join(f"**{k}**: {PIPELINES[k][0]}" for k in chosen) + ".",
         "",
-        "| language | 5-fold CV (training data) | held-out | held-out, `rasa init` baseline |",
-        "|---|---|---|---|",
+        "| set | n | pipeline | accuracy | macro-F1 | in-scope recall | out-of-scope precision |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for lang in LANGUAGES:
-        cv_cell = f"{cv[lang]:.3f}" if lang in cv else "not run"
-        lines.append(f"| {lang} | {cv_cell} | {ours[lang]:.3f} | {base[lang]:.3f} |")
-    lines.append(
-        f"| lv, the held-out set retyped without diacritics | | {ours['lv-plain']:.3f} "
-        f"| {base['lv-plain']:.3f} |"
-    )
-    lines += ["", "Held-out examples this project's pipeline gets wrong:", ""]
-    for lang in LANGUAGES:
-        for text, gold_intent, predicted in our_errors[lang]:
-            lines.append(f'- {lang}: "{text}": expected {gold_intent}, got {predicted}')
-        if not our_errors[lang]:
-            lines.append(f"- {lang}: none")
+    sets = [*sorted(public), *[f"held-out {lang}" for lang in LANGUAGES]]
+    sets.append("held-out lv, no diacritics")
+    for name in sets:
+        for key in chosen:
+            r = results[key].get(name)
+            if r:
+                lines.append(
+                    f"| {name} | {r['n']} | {key} | {cell(r['accuracy'])} | "
+                    f"{cell(r['macro_f1'])} | {cell(r['in_scope_recall'])} | "
+                    f"{cell(r['oos_precision'])} |"
+                )
+    if cv:
+        lines += [
+            "",
+            "5-fold cross-validation of this project's pipeline on its training data "
+            "(macro-F1): " + ", ".join(f"{lang} {cv[lang]:.3f}" for lang in LANGUAGES) + ".",
+        ]
+    lines += [
+        "",
+        "Training time of each pipeline on this run (0 s: the model was cached): "
+        + ", ".join(f"{k} {timings[k]:.0f} s" for k in chosen)
+        + ".",
+    ]
+    if "ours" in chosen and public:
+        lines += [
+            "",
+            "Confusion pictures over the public sets: "
+            + ", ".join(f"[{lang}](nlu/confusion_{lang}.png)" for lang in LANGUAGES)
+            + ".",
+        ]
     write_section(Path(args.out), "nlu", lines)
     print("\n".join(lines))
     return 0

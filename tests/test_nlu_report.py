@@ -1,4 +1,4 @@
-"""`bot nlu report` on a copy of the data, with a few-epoch pipeline to stay quick."""
+"""`bot nlu report` on a copy of a third of the data, with the project's pipeline."""
 
 from __future__ import annotations
 
@@ -31,11 +31,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 examples.append(message)
         (copy / "data" / "nlu" / lang).mkdir(parents=True)
         RasaYAMLWriter().dump(copy / "data" / "nlu" / lang / "all.yml", TrainingData(examples))
-    # Eager mode: loading a traced DIET model costs ~35 s, an eager one ~3 s.
-    config = (PROJECT_ROOT / "config.yml").read_text("utf-8")
-    config = config.replace("    epochs: 80\n", "    epochs: 5\n    run_eagerly: true\n")
-    assert "run_eagerly: true" in config
-    (copy / "config.yml").write_text(config, encoding="utf-8")
+    # The project's own NLU pipeline: no TensorFlow, quick on a third of the data.
+    shutil.copy(PROJECT_ROOT / "config.yml", copy / "config.yml")
     return copy
 
 
