@@ -117,7 +117,7 @@ def test_closing_resumes_the_bot_with_a_goodbye(servers: BotServers) -> None:
     assert anna.post(ticket["id"], "claim").status_code == 200
     assert anna.post(ticket["id"], "close").status_code == 200
     said = [m["text"] for m in bot_messages(servers.url, sender)]
-    assert "closed this conversation" in said[-1]
+    assert "closed this chat" in said[-1]
     assert servers.send(sender, "hello", servers.token("cust-en-owner")) != []
 
 
