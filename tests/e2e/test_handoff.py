@@ -266,10 +266,10 @@ def test_two_declines_hand_the_conversation_to_a_person(servers: BotServers) -> 
     choose = "/choose_card" + json.dumps({"card_id": str(card_id)})
     servers.send(sender, choose, token)
     first = servers.send(sender, "/affirm", token)
-    assert "没有扣款" in _texts(first) and "队列" not in _texts(first)
+    assert "没有扣款" in _texts(first) and "排在第" not in _texts(first)
     servers.send(sender, choose, token)
     second = servers.send(sender, "/affirm", token)
-    assert "您目前在队列中排第" in _texts(second), second
+    assert "您目前排在第" in _texts(second), second
     assert servers.send(sender, "还在吗？", token) == []
     ticket = Console(servers.url, "anna").ticket_of(sender)
     assert ticket["reason"] == "payments_declined" and ticket["language"] == "zh"
