@@ -172,6 +172,7 @@ CHINESE_RULES = {
         rf"[{HAN}][,.!?:;()]|[,.!?:;()][{HAN}]"
     ),
     "ends with ASCII punctuation": re.compile(r"[.,!?:;]\s*$"),
+    "a space at the start or the end": re.compile(r"^\s|\s$"),
     "a space between Chinese characters": re.compile(rf"[{HAN}{FULL_WIDTH}] +[{HAN}{FULL_WIDTH}]"),
     "a space next to full-width punctuation": re.compile(rf"[{FULL_WIDTH}] | [{FULL_WIDTH}]"),
     "a Latin word against Chinese with no space": re.compile(rf"[A-Za-z][{HAN}]|[{HAN}][A-Za-z]"),

@@ -79,7 +79,7 @@ def test_the_payment_times_are_in_the_customers_time_zone(
     "language, words",
     [
         ("en", ["I don't see a payment", "$6.00", "48 hours", "Microsoft 365 Business Basic"]),
-        ("lv", ["Pagaidām neredzu", f"6,00{NBSP}$", "48 stundu", "bankas pārskaitījumu"]),
+        ("lv", ["Pagaidām neredzu", f"6,00{NBSP}$", "48 stundām", "bankas pārskaitījumu"]),
         ("zh", ["还没有查到", "US$6.00", "48 小时", "银行转账"]),
     ],
 )

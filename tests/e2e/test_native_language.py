@@ -31,7 +31,7 @@ def _sender() -> str:
 
 NO_PAYMENT = {
     "lv": ("Jau samaksāju, bet joprojām rāda, ka maksājums ir nokavēts",
-           ["Pagaidām neredzu", f"25,50{NBSP}€", "48 stundu", "Microsoft 365 Business Standard"],
+           ["Pagaidām neredzu", f"25,50{NBSP}€", "48 stundām", "Microsoft 365 Business Standard"],
            "Apmaksas termiņš"),
     "en": ("I already paid but it still says past due",
            ["I don't see a payment", "€25.50", "48 hours", "Microsoft 365 Business Standard"],
