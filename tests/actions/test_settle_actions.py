@@ -71,7 +71,7 @@ def _forget_the_declined_charge(engine: Engine, customer_id: str) -> None:
     [
         ("en", ["No card payment has been declined", "$6.00"], "owner"),
         ("lv", ["neviens kartes maksājums nav noraidīts", f"6,00{NBSP}$"], "nepieder"),
-        ("zh", ["没有发生过银行卡扣款被拒", "US$6.00"], "持卡人"),
+        ("zh", ["没有扣款被拒的记录", "US$6.00"], "持卡人"),
     ],
 )
 def test_with_no_failing_card_the_expiry_change_is_explained_truthfully(

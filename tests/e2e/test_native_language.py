@@ -61,7 +61,7 @@ def test_paid_but_no_payment_on_record_says_so_and_offers_to_pay_or_a_person(
 
 NO_FAILING_CARD = {
     "lv": ("neviens kartes maksājums nav noraidīts", f"6,00{NBSP}$", "pieder"),
-    "zh": ("没有发生过银行卡扣款被拒", "US$6.00", "持卡人"),
+    "zh": ("没有扣款被拒的记录", "US$6.00", "持卡人"),
     "en": ("No card payment has been declined", "$6.00", "owner"),
 }
 
