@@ -15,7 +15,14 @@ from bot.billing import Card, PastDue, find_past_due
 from bot.config import get_settings
 from bot.db import app_engine, session_scope
 from bot.errors import AuthError, NotFound
-from bot.i18n import brand_name, format_day, format_expiry, format_money, resolve_language
+from bot.i18n import (
+    brand_in_sentence,
+    format_day,
+    format_expiry,
+    format_money,
+    resolve_language,
+    valid_timezone,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +32,21 @@ KNOWN_DECLINE_REASONS = ("expired_card", "insufficient_funds", "card_declined")
 def tracker_language(tracker: Tracker) -> str:
     """The conversation's reply language (the `language` slot, else the default)."""
     return resolve_language(tracker.get_slot("language"))
+
+
+def customer_timezone(tracker: Tracker) -> str | None:
+    """The IANA time zone the customer's widget last reported, if any.
+
+    Messages that do not come from the widget (the card form's, the console's)
+    carry none, so the latest customer message that did carry one counts.
+    """
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        zone = valid_timezone((event.get("metadata") or {}).get("timezone"))
+        if zone:
+            return zone
+    return valid_timezone(((tracker.latest_message or {}).get("metadata") or {}).get("timezone"))
 
 
 def signed_in_customer(tracker: Tracker) -> str:
@@ -40,9 +62,21 @@ def signed_in_customer(tracker: Tracker) -> str:
 def utter_options(dispatcher: CollectingDispatcher, due: PastDue) -> None:
     """The next steps the seeds allow: owners may also change the expiry date."""
     card = due.failed_card
-    owner = card is not None and card.is_owner
+    if card is None:
+        # No charge failed yet: there is no card to fix, and no owner to speak of.
+        dispatcher.utter_message(response="utter_settle_options_any_card")
+    elif card.is_owner:
+        dispatcher.utter_message(response="utter_settle_options_owner")
+    else:
+        dispatcher.utter_message(response="utter_settle_options_nonowner")
+
+
+def utter_no_payment_yet(dispatcher: CollectingDispatcher, due: PastDue, language: str) -> None:
+    """Paid, the customer says, but this balance is open and has no payment: say so."""
     dispatcher.utter_message(
-        response="utter_settle_options_owner" if owner else "utter_settle_options_nonowner"
+        response="utter_still_past_due_no_payment",
+        subscription=due.subscription,
+        amount=format_money(due.amount, due.currency, language),
     )
 
 
@@ -74,7 +108,7 @@ def utter_past_due(
 def card_kwargs(card: Card, language: str) -> dict[str, str]:
     """What the responses may say about a card, in the customer's language."""
     return {
-        "card_brand": brand_name(card.brand, language),
+        "card_brand": brand_in_sentence(card.brand, language),
         "card_last4": card.last4,
         "card_expiry": format_expiry(card.exp_month, card.exp_year),
     }

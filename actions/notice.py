@@ -11,7 +11,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.billing import signed_in_customer, tracker_language, utter_past_due
+from actions.billing import (
+    customer_timezone,
+    signed_in_customer,
+    tracker_language,
+    utter_no_payment_yet,
+)
 from bot.billing import NOTICE_HOURS, find_past_due, last_payment
 from bot.db import app_engine, session_scope
 from bot.errors import AuthError, NotFound
@@ -21,7 +26,12 @@ logger = logging.getLogger(__name__)
 
 
 class ActionExplainNotice(Action):
-    """The 48-hour note, with the customer's own payment time when the bot knows it."""
+    """The 48-hour note, with the customer's own payment time when the bot knows it.
+
+    With the balance still open the bot has no payment for it: it says so, that a
+    payment made another way can take up to 48 hours to show, and offers to pay
+    now or a person.
+    """
 
     def name(self) -> str:
         return "action_explain_notice"
@@ -40,17 +50,20 @@ class ActionExplainNotice(Action):
             dispatcher.utter_message(response="utter_still_past_due")
             return []
         if open_balances:
-            # The bot sees the balance as unpaid: say so rather than ask them to wait.
-            utter_past_due(dispatcher, open_balances[0], language)
+            # The bot sees the balance as unpaid: say so, and how a payment made
+            # elsewhere shows up, rather than ask them to wait.
+            utter_no_payment_yet(dispatcher, open_balances[0], language)
             return []
         if payment is None:
+            dispatcher.utter_message(response="utter_nothing_past_due")
             dispatcher.utter_message(response="utter_still_past_due")
             return []
         notice_until = payment.completed_at + dt.timedelta(hours=NOTICE_HOURS)
+        zone = customer_timezone(tracker)
         facts = {
             "amount": format_money(payment.amount, payment.currency, language),
-            "paid_at": format_moment(payment.completed_at, language),
-            "notice_until": format_moment(notice_until, language),
+            "paid_at": format_moment(payment.completed_at, language, zone),
+            "notice_until": format_moment(notice_until, language, zone),
         }
         if dt.datetime.now(dt.timezone.utc) < notice_until:
             dispatcher.utter_message(response="utter_still_past_due_recent", **facts)

@@ -14,8 +14,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions.billing import (
     card_kwargs,
+    customer_timezone,
     signed_in_past_due,
     tracker_language,
+    utter_no_payment_yet,
     utter_options,
     utter_past_due,
 )
@@ -68,7 +70,12 @@ class ActionStartChangeExpiry(Action):
         _, due = found
         card = due.failed_card
         if card is None:
-            dispatcher.utter_message(response="utter_settle_options_nonowner")
+            # No charge failed, so no card needs a new expiry date: say that, not "not yours".
+            language = tracker_language(tracker)
+            dispatcher.utter_message(
+                response="utter_no_failed_card_to_change",
+                amount=format_money(due.amount, due.currency, language),
+            )
             return []
         if not card.is_owner:
             # Says why not and offers the two allowed options as buttons.
@@ -124,7 +131,9 @@ class ValidateExpiryForm(FormValidationAction):
                     )
                 return {"new_expiry": None}
             if intent == "still_past_due" and error.reason == ExpiryError.NOT_A_DATE:
-                dispatcher.utter_message(response="utter_still_past_due")
+                found = _first_past_due(dispatcher, tracker)
+                if found is not None:
+                    utter_no_payment_yet(dispatcher, found[1], tracker_language(tracker))
                 return {"new_expiry": None}
             failures = (tracker.get_slot("expiry_failures") or 0) + 1
             dispatcher.utter_message(response=f"utter_expiry_{error.reason}")
@@ -314,13 +323,17 @@ class ActionSaveAndPay(Action):
             SlotSet("confirmed_save", None),
         ]
         if result.approved:
-            self._utter_approved(dispatcher, result, due, language)
+            self._utter_approved(dispatcher, result, due, language, customer_timezone(tracker))
             return [*reset, SlotSet("payment_declines", 0.0)]
         return [*reset, *self._utter_declined(dispatcher, tracker, customer_id, result, language)]
 
     @staticmethod
     def _utter_approved(
-        dispatcher: CollectingDispatcher, result: Settlement, due: PastDue, language: str
+        dispatcher: CollectingDispatcher,
+        result: Settlement,
+        due: PastDue,
+        language: str,
+        timezone: str | None,
     ) -> None:
         dispatcher.utter_message(
             response="utter_payment_approved",
@@ -330,7 +343,8 @@ class ActionSaveAndPay(Action):
         )
         contact_after = result.completed_at + dt.timedelta(hours=NOTICE_HOURS)
         dispatcher.utter_message(
-            response="utter_notice_may_stay", contact_after=format_moment(contact_after, language)
+            response="utter_notice_may_stay",
+            contact_after=format_moment(contact_after, language, timezone),
         )
 
     @staticmethod

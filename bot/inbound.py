@@ -3,7 +3,9 @@
 Shared by the REST and Socket.IO channels. A refused message gets a status and a
 stable code; an accepted one is cleaned: control characters (NUL included, which
 PostgreSQL cannot store) and lone surrogates removed, Unicode in NFC, card numbers
-redacted, and only the metadata keys the bot reads are kept.
+redacted, and only the metadata keys the bot reads are kept: the customer token,
+the page's language and the browser's time zone (an IANA name; anything else is
+dropped, and times are then shown in UTC).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from bot.i18n import valid_timezone
 from bot.redaction import redact_message
 
 MAX_MESSAGE_CHARS = 2000
@@ -68,7 +71,7 @@ def clean_text(text: Any) -> str:
 
 
 def clean_metadata(metadata: Any) -> dict[str, str]:
-    """The metadata keys the bot reads, each a string of bounded length.
+    """The metadata keys the bot reads, each a string of bounded length, and a valid time zone.
 
     Raises:
         MessageRefused: metadata that is not an object, or a known key with a bad value.
@@ -89,6 +92,10 @@ def clean_metadata(metadata: Any) -> dict[str, str]:
                 f'"metadata.{key}" must be a string of at most {limit} characters.',
             )
         kept[key] = value
+    # A time zone is a nicety: one that is not a known IANA name is ignored, not refused.
+    timezone = valid_timezone(metadata.get("timezone"))
+    if timezone:
+        kept["timezone"] = timezone
     return kept
 
 

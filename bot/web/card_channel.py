@@ -32,7 +32,7 @@ from bot.card_forms import LinkUnusable, language_of, open_link, record_rejected
 from bot.config import get_settings
 from bot.db import app_engine, session_scope
 from bot.expiry import ExpiryError, parse_expiry
-from bot.i18n import brand_name, resolve_language
+from bot.i18n import brand_in_sentence, language_from_accept, resolve_language
 from bot.inbound import strip_controls
 from bot.payments import CardRejected, card_brand, digits_only, get_gateway, luhn_valid
 
@@ -130,7 +130,9 @@ def render_unusable(language: str) -> HTTPResponse:
 
 def render_saved(language: str, card: Card) -> HTTPResponse:
     text = messages()[language]
-    saved = text["saved_text"].format(brand=brand_name(card.brand, language), last4=card.last4)
+    saved = text["saved_text"].format(
+        brand=brand_in_sentence(card.brand, language), last4=card.last4
+    )
     return _page(language, text["saved_title"], f"<p>{html.escape(saved)}</p>")
 
 
@@ -149,7 +151,7 @@ class CardFormInput(InputChannel):
             try:
                 form = await asyncio.to_thread(_open, link)
             except LinkUnusable:
-                return render_unusable(await asyncio.to_thread(_language_of, link))
+                return render_unusable(await _unusable_language(request, link))
             return render_form(form.language)
 
         @card_form.route("/form/<link>", methods=["POST"])
@@ -167,7 +169,7 @@ class CardFormInput(InputChannel):
                     return render_form(form.language, errors, fields)
                 card, form = await asyncio.to_thread(_store, link, fields)
             except LinkUnusable:
-                return render_unusable(await asyncio.to_thread(_language_of, link))
+                return render_unusable(await _unusable_language(request, link))
             except CardRejected as rejected:
                 errors = {rejected.field: f"{rejected.field}_{rejected.reason}"}
                 return render_form(form.language, errors, fields)
@@ -210,9 +212,15 @@ def _open(link: str) -> Any:
         return open_link(session, link)
 
 
-def _language_of(link: str) -> str:
+def _language_of(link: str) -> str | None:
     with session_scope(app_engine()) as session:
-        return resolve_language(language_of(session, link))
+        return language_of(session, link)
+
+
+async def _unusable_language(request: Request, link: str) -> str:
+    """The link's conversation language; for a link never issued, the browser's."""
+    known = await asyncio.to_thread(_language_of, link)
+    return resolve_language(known, language_from_accept(request.headers.get("accept-language")))
 
 
 def _reject(link: str) -> None:

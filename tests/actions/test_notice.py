@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from sqlalchemy import select
@@ -13,6 +14,8 @@ from bot.db import PaymentAttempt, PaymentMethod, session_scope
 from bot.payments import SimulatedGateway
 from bot.settlement import resubmit
 from tests.actions.conftest import make_tracker, run_action, token_for
+
+NBSP = "\u00a0"
 
 
 def _pay_lv_owner(engine: Engine, hours_ago: float) -> None:
@@ -48,15 +51,61 @@ def test_a_paid_customer_gets_the_times_or_a_person(
     assert "25,50\u00a0€" in rendered["text"] and "UTC" in rendered["text"]
 
 
-def test_an_unpaid_customer_is_shown_the_open_balance(app_db, domain_dict) -> None:
-    tracker = make_tracker(intent="still_past_due", metadata=token_for("cust-en-owner"))
+@pytest.mark.parametrize(
+    "timezone, language, moment",
+    [
+        ("Europe/Riga", "lv", r"\d{1,2}\. \w+ \d{2}:\d{2} \(Rīgas laiks\)"),
+        ("Asia/Shanghai", "zh", r"\d{1,2}月\d{1,2}日 \d{2}:\d{2}（北京时间）"),
+        ("America/New_York", "en", r"\w+ \d{1,2}, \d{1,2}:\d{2}\u202f[AP]M \(New York time\)"),
+        ("Not/AZone", "lv", r"\d{1,2}\. \w+ \d{2}:\d{2} \(UTC\)"),
+    ],
+)
+def test_the_payment_times_are_in_the_customers_time_zone(
+    app_db: Engine, domain_dict, render, timezone, language, moment
+) -> None:
+    _pay_lv_owner(app_db, 2)
+    # The zone came with an earlier message; the latest one (the card form's) has none.
+    earlier = {"event": "user", "text": "hi", "metadata": {"timezone": timezone}}
+    tracker = make_tracker(
+        intent="still_past_due", language=language, metadata=token_for("cust-lv-owner")
+    )
+    tracker.events = [earlier]
     messages, _ = run_action(ActionExplainNotice(), tracker, domain_dict)
-    assert messages[0]["response"] == "utter_past_due_summary"
+    (rendered,) = render(messages, language)
+    assert len(re.findall(moment, rendered["text"])) == 2, rendered["text"]
 
 
-@pytest.mark.parametrize("customer", [None, "cust-en-current"])
-def test_otherwise_the_general_48_hour_note(app_db, domain_dict, customer) -> None:
+@pytest.mark.parametrize(
+    "language, words",
+    [
+        ("en", ["I don't see a payment", "$6.00", "48 hours", "Microsoft 365 Business Basic"]),
+        ("lv", ["Pagaidām neredzu", f"6,00{NBSP}$", "48 stundām", "bankas pārskaitījumu"]),
+        ("zh", ["还没有查到", "US$6.00", "48 小时", "银行转账"]),
+    ],
+)
+def test_an_unpaid_customer_is_told_no_payment_is_seen_yet(
+    app_db, domain_dict, render, language, words
+) -> None:
+    tracker = make_tracker(
+        intent="still_past_due", language=language, metadata=token_for("cust-en-owner")
+    )
+    messages, _ = run_action(ActionExplainNotice(), tracker, domain_dict)
+    assert [m["response"] for m in messages] == ["utter_still_past_due_no_payment"]
+    (rendered,) = render(messages, language)
+    assert all(word in rendered["text"] for word in words), rendered["text"]
+    payloads = [b["payload"] for b in rendered["buttons"]]
+    assert payloads == ["/settle_balance", "/request_human"]
+
+
+@pytest.mark.parametrize(
+    "customer, responses",
+    [
+        (None, ["utter_still_past_due"]),
+        ("cust-en-current", ["utter_nothing_past_due", "utter_still_past_due"]),
+    ],
+)
+def test_otherwise_the_general_48_hour_note(app_db, domain_dict, customer, responses) -> None:
     metadata = token_for(customer) if customer else {}
     tracker = make_tracker(intent="still_past_due", metadata=metadata)
     messages, _ = run_action(ActionExplainNotice(), tracker, domain_dict)
-    assert [m["response"] for m in messages] == ["utter_still_past_due"]
+    assert [m["response"] for m in messages] == responses

@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from actions.billing import ActionExplainPastDue
 from actions.settle import (
     ActionConfirmSave,
     ActionOfferOtherCards,
@@ -22,6 +23,8 @@ from actions.settle import (
 from bot.billing import find_past_due
 from bot.db import HandoffTicket, PaymentAttempt, PaymentMethod, session_scope
 from tests.actions.conftest import apply_slots, make_tracker, run_action, token_for
+
+NBSP = "\u00a0"
 
 
 def _responses(messages: list[dict]) -> list[str]:
@@ -52,6 +55,46 @@ def test_a_non_owner_is_told_why_not_and_what_instead(app_db: Engine, domain_dic
     assert [b["payload"] for b in rendered["buttons"]] == ["/pick_other_card", "/add_new_card"]
 
 
+def _forget_the_declined_charge(engine: Engine, customer_id: str) -> None:
+    """The balance stays open, but no card charge has failed for it."""
+    with session_scope(engine) as session:
+        for attempt in session.scalars(
+            select(PaymentAttempt).where(
+                PaymentAttempt.idempotency_key == f"demo-renewal-{customer_id}"
+            )
+        ):
+            session.delete(attempt)
+
+
+@pytest.mark.parametrize(
+    "language, said, not_said",
+    [
+        ("en", ["No card payment has been declined", "$6.00"], "owner"),
+        ("lv", ["neviens kartes maksājums nav noraidīts", f"6,00{NBSP}$"], "nepieder"),
+        ("zh", ["没有扣款被拒的记录", "US$6.00"], "持卡人"),
+    ],
+)
+def test_with_no_failing_card_the_expiry_change_is_explained_truthfully(
+    app_db: Engine, domain_dict, render, language, said, not_said
+) -> None:
+    _forget_the_declined_charge(app_db, "cust-en-owner")
+    tracker = make_tracker(
+        intent="change_expiry", language=language, metadata=token_for("cust-en-owner")
+    )
+    messages, events = run_action(ActionStartChangeExpiry(), tracker, domain_dict)
+    assert events == [] and _responses(messages) == ["utter_no_failed_card_to_change"]
+    (rendered,) = render(messages, language)
+    assert all(words in rendered["text"] for words in said) and not_said not in rendered["text"]
+    assert [b["payload"] for b in rendered["buttons"]] == ["/pick_other_card", "/add_new_card"]
+
+
+def test_with_no_failing_card_the_options_name_no_owner(app_db: Engine, domain_dict) -> None:
+    _forget_the_declined_charge(app_db, "cust-en-owner")
+    tracker = make_tracker(metadata=token_for("cust-en-owner"))
+    messages, _ = run_action(ActionExplainPastDue(), tracker, domain_dict)
+    assert _responses(messages) == ["utter_past_due_summary", "utter_settle_options_any_card"]
+
+
 def _validate(text: str, intent: str = "change_expiry", failures: float = 0, **kw):
     tracker = make_tracker(
         text=text,
@@ -78,7 +121,8 @@ def _validate(text: str, intent: str = "change_expiry", failures: float = 0, **k
          ["utter_expiry_too_far_ahead", "utter_expiry_give_up"]),
         ("how much do I owe?", "settle_balance", 1, {"new_expiry": None},
          ["utter_past_due_summary", "utter_decline_reason_expired_card"]),
-        ("I paid already", "still_past_due", 0, {"new_expiry": None}, ["utter_still_past_due"]),
+        ("I paid already", "still_past_due", 0, {"new_expiry": None},
+         ["utter_still_past_due_no_payment"]),
     ],
 )  # fmt: skip
 def test_expiry_answers(text, intent, failures, result, responses) -> None:

@@ -114,7 +114,7 @@ def test_the_48_hour_note(servers: BotServers, language, message, marker) -> Non
     [
         ("en", "Can I talk to a real person please", "Your place in the queue"),
         ("lv", "gribu runat ar cilveku", "Jūsu vieta rindā"),
-        ("zh", "转人工客服", "您目前在队列中排第"),
+        ("zh", "转人工客服", "您目前排在第"),
     ],
 )
 def test_asking_for_a_person_queues_the_conversation(

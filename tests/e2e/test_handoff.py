@@ -117,7 +117,7 @@ def test_closing_resumes_the_bot_with_a_goodbye(servers: BotServers) -> None:
     assert anna.post(ticket["id"], "claim").status_code == 200
     assert anna.post(ticket["id"], "close").status_code == 200
     said = [m["text"] for m in bot_messages(servers.url, sender)]
-    assert "closed this conversation" in said[-1]
+    assert "closed this chat" in said[-1]
     assert servers.send(sender, "hello", servers.token("cust-en-owner")) != []
 
 
@@ -266,10 +266,10 @@ def test_two_declines_hand_the_conversation_to_a_person(servers: BotServers) -> 
     choose = "/choose_card" + json.dumps({"card_id": str(card_id)})
     servers.send(sender, choose, token)
     first = servers.send(sender, "/affirm", token)
-    assert "没有扣款" in _texts(first) and "队列" not in _texts(first)
+    assert "没有扣款" in _texts(first) and "排在第" not in _texts(first)
     servers.send(sender, choose, token)
     second = servers.send(sender, "/affirm", token)
-    assert "您目前在队列中排第" in _texts(second), second
+    assert "您目前排在第" in _texts(second), second
     assert servers.send(sender, "还在吗？", token) == []
     ticket = Console(servers.url, "anna").ticket_of(sender)
     assert ticket["reason"] == "payments_declined" and ticket["language"] == "zh"

@@ -92,22 +92,27 @@ def _bot_messages_since(servers: BotServers, sender: str, count: int) -> list[di
     return bot_messages(servers.url, sender)[-count:]
 
 
+# The widget sends the browser's time zone: times come back in it, named in the language.
 OWNER_EXPIRY = {
     "lv": ("Mans maksājums tika noraidīts", "nezinu, kaut kad nākamgad", "mēnesi un gadu",
-           "2027. gada decembris", f"25,50{NBSP}€", r"\d{4}\. gada \d{1,2}\. \w+ \d{2}:\d{2} UTC",
+           "2027. gada decembris", f"25,50{NBSP}€", "Europe/Riga",
+           r"\d{1,2}\. \w+ \d{2}:\d{2} \(Rīgas laiks\)",
            "Jau samaksāju, bet joprojām rāda, ka maksājums ir nokavēts"),
     "en": ("My card payment was declined", "no idea, sometime next year", "month and year",
-           "December 2027", "€25.50", r"\w+ \d{1,2}, \d{4} \d{2}:\d{2} UTC",
+           "December 2027", "€25.50", "America/New_York",
+           r"\w+ \d{1,2}, \d{1,2}:\d{2}\u202f[AP]M \(New York time\)",
            "I already paid but it still says past due"),
     "zh": ("我的卡扣款被拒了", "不知道，明年吧", "月份和年份", "2027年12月", "€25.50",
-           r"\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2} UTC", "我已经付过了，为什么还显示逾期？"),
+           "Asia/Shanghai", r"\d{1,2}月\d{1,2}日 \d{2}:\d{2}（北京时间）",
+           "我已经付过了，为什么还显示逾期？"),
 }  # fmt: skip
 
 
 @pytest.mark.parametrize("language", ["lv", "en", "zh"])
 def test_owner_changes_the_expiry_and_pays(fresh: BotServers, language: str) -> None:
-    problem, vague, hint, expiry, amount, moment, still_shown = OWNER_EXPIRY[language]
-    sender, meta = _sender(), {**fresh.token("cust-lv-owner"), "language": language}
+    problem, vague, hint, expiry, amount, zone, moment, still_shown = OWNER_EXPIRY[language]
+    sender = _sender()
+    meta = {**fresh.token("cust-lv-owner"), "language": language, "timezone": zone}
     _in_language(fresh.send(sender, problem, meta), language)
 
     asked = fresh.send(sender, "/change_expiry", meta)
@@ -128,6 +133,7 @@ def test_owner_changes_the_expiry_and_pays(fresh: BotServers, language: str) -> 
     text = _text(paid)
     assert amount in text and "4242" in text and "48" in text
     assert re.search(moment, text), text
+    assert "UTC" not in text
     assert _db(
         fresh,
         "SELECT b.status FROM balances b JOIN subscriptions s ON s.id = "
@@ -141,7 +147,7 @@ def test_owner_changes_the_expiry_and_pays(fresh: BotServers, language: str) -> 
 
     notice = fresh.send(sender, still_shown, meta)
     _in_language(notice, language)
-    assert amount in _text(notice) and re.search(moment, _text(notice))
+    assert amount in _text(notice) and len(re.findall(moment, _text(notice))) == 2
 
 
 def test_two_wrong_expiries_lead_to_the_other_options(fresh: BotServers) -> None:
@@ -187,9 +193,9 @@ def test_switching_language_mid_flow_switches_the_replies(fresh: BotServers) -> 
 
 
 NON_OWNER = {
-    "zh": ("我的卡被decline了", "所有者", "¥1,080.00"),
+    "zh": ("我的卡被decline了", "持卡人", "¥1,080.00"),
     "en": ("why was my card declined?", "owner", "CN¥1,080.00"),
-    "lv": ("kāpēc mana karte tika noraidīta?", "īpašnieks", f"080,00{NBSP}CN¥"),
+    "lv": ("kāpēc mana karte tika noraidīta?", "jums nepieder", f"080,00{NBSP}CN¥"),
 }
 
 
@@ -314,6 +320,38 @@ def test_the_card_form_speaks_the_conversation_language(fresh: BotServers) -> No
 def test_a_made_up_link_opens_nothing(fresh: BotServers) -> None:
     status, page = _get(f"{fresh.url}/webhooks/cards/form/not-a-real-link")
     assert status == 410 and "This link can&#x27;t be used" in page
+
+
+@pytest.mark.parametrize(
+    "accept, language, title",
+    [
+        ("lv-LV,lv;q=0.9,en;q=0.8", "lv", "Šo saiti nevar izmantot"),
+        ("zh-CN,zh;q=0.9", "zh", "此链接无法使用"),
+        ("de-DE,de;q=0.9,en;q=0.5", "en", "This link can&#x27;t be used"),
+        ("fr-FR", "en", "This link can&#x27;t be used"),
+    ],
+)
+def test_a_made_up_link_answers_in_the_browser_s_language(
+    fresh: BotServers, accept: str, language: str, title: str
+) -> None:
+    request = urllib.request.Request(
+        f"{fresh.url}/webhooks/cards/form/not-a-real-link-{language}",
+        headers={"Accept-Language": accept},
+    )
+    with pytest.raises(urllib.error.HTTPError) as gone:
+        urllib.request.urlopen(request, timeout=30)
+    page = gone.value.read().decode()
+    assert gone.value.code == 410 and f'lang="{language}"' in page and title in page
+
+
+def test_a_used_link_keeps_the_conversation_s_language(fresh: BotServers) -> None:
+    sender, meta = _sender(), {**fresh.token("cust-zh-nonowner"), "language": "zh"}
+    link = _form_link(fresh.send(sender, "我要添加新卡", meta))
+    _post_form(link, number="4242424242424242", expiry="12/29", name="王伟", cvc="123")
+    request = urllib.request.Request(link, headers={"Accept-Language": "lv"})
+    with pytest.raises(urllib.error.HTTPError) as gone:
+        urllib.request.urlopen(request, timeout=30)
+    assert gone.value.code == 410 and "此链接无法使用" in gone.value.read().decode()
 
 
 def test_two_concurrent_saves_charge_once(fresh: BotServers) -> None:

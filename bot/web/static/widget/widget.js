@@ -52,9 +52,9 @@
       customersFailed: "The list of demo customers could not be loaded. Please reload the page.",
       signInFailed: "Sign-in did not work. Please try again.",
       sessionExpired: "Your sign-in has expired. Please sign in again.",
-      chatUnavailable: "The chat connection could not be started. Please reload the page.",
+      chatUnavailable: "The connection could not be started. Please reload the page.",
       privacy: "Never type your card number in the chat: we will send you a secure form.",
-      conversation: "Conversation",
+      conversation: "Chat",
       signInPrompt: "Sign in to chat with billing support.",
       emptyConversation: "Ask about a declined payment, an expired card or a past-due balance.",
       messageLabel: "Your message",
@@ -78,7 +78,7 @@
     },
     lv: {
       title: "Norēķinu atbalsts",
-      subtitle: "Palīdzība saistībā ar maksājumiem, kartēm un maksājumu kavējumiem",
+      subtitle: "Palīdzība ar maksājumiem, kartēm un nokavētiem maksājumiem",
       language: "Valoda",
       accountHeading: "Konts",
       customer: "Demonstrācijas klients",
@@ -89,20 +89,20 @@
       signingIn: "Notiek pierakstīšanās…",
       signedInAs: "Konts: {name} ({id})",
       notSignedIn: "Nav veikta pierakstīšanās",
-      demoDisabled: "Šajā serverī demonstrācijas pierakstīšanās ir izslēgta, tāpēc tērzēšana šeit nav pieejama.",
+      demoDisabled: "Šajā serverī demonstrācijas pierakstīšanās ir izslēgta, tāpēc sarunu šeit nevar sākt.",
       customersFailed: "Neizdevās ielādēt demonstrācijas klientu sarakstu. Lūdzu, pārlādējiet lapu.",
       signInFailed: "Pierakstīties neizdevās. Lūdzu, mēģiniet vēlreiz.",
       sessionExpired: "Jūsu sesija ir beigusies. Lūdzu, pierakstieties vēlreiz.",
-      chatUnavailable: "Neizdevās izveidot tērzēšanas savienojumu. Lūdzu, pārlādējiet lapu.",
-      privacy: "Nekad nerakstiet kartes numuru tērzēšanā — mēs jums nosūtīsim drošu veidlapu.",
+      chatUnavailable: "Neizdevās izveidot savienojumu. Lūdzu, pārlādējiet lapu.",
+      privacy: "Nekad nerakstiet kartes numuru sarunā – mēs jums nosūtīsim drošu veidlapu.",
       conversation: "Saruna",
-      signInPrompt: "Pierakstieties, lai sarakstītos ar norēķinu atbalstu.",
+      signInPrompt: "Pierakstieties, lai sāktu sarunu ar norēķinu atbalstu.",
       emptyConversation: "Jautājiet par noraidītu maksājumu, karti, kurai beidzies derīguma termiņš, vai nokavētu maksājumu.",
       messageLabel: "Jūsu ziņa",
       placeholder: "Rakstiet savu ziņu…",
       placeholderSignedOut: "Pierakstieties, lai sāktu sarunu",
       send: "Sūtīt",
-      hint: "Enter — nosūtīt, Shift+Enter — jauna rinda",
+      hint: "Enter – nosūtīt, Shift+Enter – jauna rinda",
       offline: "Nav savienojuma",
       connecting: "Notiek savienošana…",
       connected: "Savienots",
@@ -110,7 +110,7 @@
       supportAgent: "atbalsta speciālists",
       openCardForm: "Atvērt drošo kartes veidlapu",
       cardFormValid: "Saiti var izmantot vienu reizi, un tā ir derīga {minutes} min.",
-      cardFormExpired: "Saitei uz kartes veidlapu ir beidzies derīguma termiņš. Palūdziet tērzēšanā jaunu saiti.",
+      cardFormExpired: "Saite uz kartes veidlapu vairs nav derīga. Palūdziet sarunā jaunu saiti.",
       handoffWaiting: "Gaidām atbalsta speciālistu (vieta rindā: {position})",
       handoffWaitingNoPosition: "Gaidām atbalsta speciālistu",
       handoffActive: "{agent} no atbalsta dienesta pievienojās sarunai",
@@ -130,15 +130,15 @@
       signingIn: "正在登录……",
       signedInAs: "已登录：{name}（{id}）",
       notSignedIn: "未登录",
-      demoDisabled: "此服务器已关闭演示登录，无法在此使用聊天功能。",
+      demoDisabled: "此服务器已关闭演示登录，无法在此开始对话。",
       customersFailed: "无法加载演示客户列表，请刷新页面。",
       signInFailed: "登录失败，请重试。",
       sessionExpired: "登录已过期，请重新登录。",
-      chatUnavailable: "无法建立聊天连接，请刷新页面。",
-      privacy: "请勿在聊天中输入卡号，我们会向您发送安全表单。",
+      chatUnavailable: "无法建立连接，请刷新页面。",
+      privacy: "请勿在对话中输入卡号，我们会向您发送安全表单。",
       conversation: "对话",
-      signInPrompt: "登录后即可咨询账单客服。",
-      emptyConversation: "您可以咨询付款被拒、银行卡过期或逾期款项等问题。",
+      signInPrompt: "登录后即可与账单客服对话。",
+      emptyConversation: "您可以咨询扣款被拒、银行卡过期或逾期款项等问题。",
       messageLabel: "您的消息",
       placeholder: "请输入消息……",
       placeholderSignedOut: "登录后即可开始对话",
@@ -151,7 +151,7 @@
       supportAgent: "客服",
       openCardForm: "打开银行卡安全表单",
       cardFormValid: "此链接仅可使用一次，{minutes} 分钟内有效。",
-      cardFormExpired: "此银行卡表单链接已过期，请在聊天中重新索取。",
+      cardFormExpired: "此银行卡表单链接已过期，请在对话中重新获取。",
       handoffWaiting: "正在等待客服接入（排队位置：{position}）",
       handoffWaitingNoPosition: "正在等待客服接入",
       handoffActive: "客服 {agent} 已加入对话",
@@ -661,6 +661,15 @@
   }
 
   // ---------- sending ----------
+  // The browser's IANA time zone ("Europe/Riga"): the bot shows times in it.
+  function browserTimeZone() {
+    try {
+      const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      return typeof zone === "string" && zone.length <= 64 ? zone : undefined;
+    } catch (error) {
+      return undefined;
+    }
+  }
 
   function sendUserMessage(message, shownText) {
     if (!state.customer) return false;
@@ -686,7 +695,7 @@
       socket.emit("user_uttered", {
         message: item.message,
         session_id: state.sessionId,
-        metadata: { customer_token: state.token, language: item.language },
+        metadata: { customer_token: state.token, language: item.language, timezone: browserTimeZone() },
       });
     }
   }
