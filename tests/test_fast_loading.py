@@ -111,3 +111,32 @@ def test_installing_twice_is_harmless_and_another_rasa_is_refused(monkeypatch) -
             fast_loading.install_fast_model_loading()
     finally:
         RasaModel.load = original  # type: ignore[method-assign]
+
+
+def _ted_weights(model: Path) -> dict[str, np.ndarray]:
+    """The dialogue policy's weights after loading the model as the Rasa server does."""
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model))
+    nodes = agent.processor.graph_runner._instantiated_nodes  # type: ignore[union-attr]
+    (ted,) = [node._component for name, node in nodes.items() if "TEDPolicy" in name]
+    # TEDPolicy.load turns a failed load into an untrained policy without a word.
+    assert ted.model is not None, "the TED policy was not loaded"
+    return {variable.name: variable.numpy() for variable in ted.model.weights}
+
+
+@pytest.mark.e2e
+def test_the_bots_own_dialogue_policy_loads_the_same_weights() -> None:
+    from bot.launch import DEFAULT_MODEL
+    from tests.e2e.conftest import _train
+
+    _train()
+    original = RasaModel.__dict__["load"]
+    slow = _ted_weights(DEFAULT_MODEL)
+    fast_loading.install_fast_model_loading()
+    try:
+        fast = _ted_weights(DEFAULT_MODEL)
+    finally:
+        RasaModel.load = original  # type: ignore[method-assign]
+    assert fast.keys() == slow.keys() and len(fast) > 10
+    assert all(np.array_equal(fast[name], slow[name]) for name in slow)
