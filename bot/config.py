@@ -51,9 +51,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     secret = env.get("BOT_AUTH_SECRET", "")
     if not secret:
         if production:
-            raise ConfigError(
-                f"BOT_AUTH_SECRET must be set in production (BOT_ENV={environment})"
-            )
+            raise ConfigError(f"BOT_AUTH_SECRET must be set in production (BOT_ENV={environment})")
         secret = DEVELOPMENT_AUTH_SECRET
     elif production and secret == DEVELOPMENT_AUTH_SECRET:
         raise ConfigError(

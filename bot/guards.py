@@ -55,7 +55,7 @@ def allowed_hosts() -> set[str]:
 
 
 def host_name(header: str | None) -> str:
-    """"example.com:5005" -> "example.com"; "[::1]:5005" -> "::1"."""
+    """ "example.com:5005" -> "example.com"; "[::1]:5005" -> "::1"."""
     if not header:
         return ""
     try:

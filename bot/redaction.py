@@ -242,6 +242,28 @@ def mask_card_data(text: str) -> str:
 mask_card_numbers = mask_card_data
 
 
+def card_data_payload(masked: str) -> str:
+    """The `card_number_in_chat` payload, with the language the customer wrote in.
+
+    The payload replaces the text, so the language detector never sees it; the
+    language entity keeps the reply in the customer's language ("mana karte ir
+    ••••" gets the Latvian answer). A message with too few words keeps the
+    conversation's language.
+    """
+    import json
+
+    from bot.i18n import detect_language
+
+    language = detect_language(masked.replace(MASK, " "))
+    if language is None:
+        return CARD_NUMBER_PAYLOAD
+    return CARD_NUMBER_PAYLOAD + json.dumps({"language": language})
+
+
+def is_card_data_payload(text: str | None) -> bool:
+    return bool(text) and (text or "").split("{", 1)[0] == CARD_NUMBER_PAYLOAD
+
+
 @dataclass(frozen=True)
 class Redacted:
     """What Rasa gets (`text`) and what the customer and agents may see (`masked`)."""
@@ -260,7 +282,8 @@ def redact_message(text: str) -> Redacted:
     findings = find_card_data(text)
     if not findings:
         return Redacted(text)
-    return Redacted(CARD_NUMBER_PAYLOAD, _mask_spans(text, [(f.start, f.end) for f in findings]))
+    masked = _mask_spans(text, [(f.start, f.end) for f in findings])
+    return Redacted(card_data_payload(masked), masked)
 
 
 def find_across(previous: list[str], current: str) -> dict[int, str]:

@@ -24,7 +24,7 @@ from rasa.core.processor import MessageProcessor
 from rasa.shared.core.events import SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.redaction import CARD_NUMBER_PAYLOAD, find_across, mask_event_data
+from bot.redaction import card_data_payload, find_across, mask_event_data
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +47,7 @@ def _recent_customer_messages(tracker: DialogueStateTracker) -> list[UserUttered
     return list(reversed(found))
 
 
-def _mask_loaded(
-    tracker: DialogueStateTracker, replaced: dict[int, tuple[str, str]]
-) -> None:
+def _mask_loaded(tracker: DialogueStateTracker, replaced: dict[int, tuple[str, str]]) -> None:
     """Masks the events of the loaded conversation, so this turn never sees the digits."""
     masking: list[tuple[str, str]] = []
     for event in tracker.events:
@@ -93,7 +91,7 @@ async def check_split_card(
         if id(event) in replaced and event.message_id
     }
     current_masked = found.get(len(previous), text)
-    message.text = CARD_NUMBER_PAYLOAD
+    message.text = card_data_payload(current_masked)
     message.metadata = {**(message.metadata or {}), REDACTED_TEXT_KEY: current_masked}
     _mask_loaded(tracker, replaced)
     await _redact_stored(processor, tracker.sender_id, by_message_id)

@@ -14,7 +14,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from bot.redaction import CARD_NUMBER_PAYLOAD, mask_card_numbers
+from bot.redaction import CARD_NUMBER_PAYLOAD, is_card_data_payload, mask_card_numbers
 
 CARD_FORM_LINK = re.compile(r"\S*/webhooks/cards/form/[A-Za-z0-9_\-]+")
 CARD_FORM_LINK_LABEL = "[card form link]"
@@ -52,7 +52,7 @@ def _user_text(event: dict[str, Any]) -> str | None:
         return None  # triggered by the system, not typed by anyone
     if not text:
         return None
-    if text == CARD_NUMBER_PAYLOAD:
+    if is_card_data_payload(text):
         masked = (event.get("metadata") or {}).get("redacted_text")
         label = PAYLOAD_LABELS[CARD_NUMBER_PAYLOAD]
         return f"{masked} {label}" if isinstance(masked, str) and masked else label

@@ -44,7 +44,9 @@ def test_the_channel_keeps_a_reference_not_the_token() -> None:
 @pytest.mark.parametrize(
     "reference",
     [
-        pytest.param(customer_reference("cust-en-owner", "conv-2", SECRET), id="other-conversation"),
+        pytest.param(
+            customer_reference("cust-en-owner", "conv-2", SECRET), id="other-conversation"
+        ),
         pytest.param(customer_reference("cust-en-owner", "conv-1", "x" * 40), id="other-secret"),
         pytest.param("cust-en-owner:" + "0" * 32, id="forged"),
         pytest.param("cust-en-owner", id="bare-id"),

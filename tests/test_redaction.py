@@ -12,6 +12,7 @@ from bot.redaction import (
     find_across,
     find_card_data,
     install_log_masking,
+    is_card_data_payload,
     mask_card_data,
     mask_event_data,
     redact_message,
@@ -74,7 +75,7 @@ LEFT_ALONE = [
 def test_a_card_number_is_found_however_it_is_typed(text: str) -> None:
     assert [f.kind for f in find_card_data(text)] == ["card"]
     redacted = redact_message(text)
-    assert redacted.text == CARD_NUMBER_PAYLOAD
+    assert is_card_data_payload(redacted.text)
     assert redacted.masked is not None
     assert not any(c.isdigit() for c in redacted.masked.replace("12/29", ""))
     assert MASK in redacted.masked
@@ -112,8 +113,7 @@ def test_masking_keeps_the_customers_words_and_separators() -> None:
 )
 def test_a_security_code_after_its_name_is_masked(text: str, masked: str) -> None:
     assert [f.kind for f in find_card_data(text)] == ["cvc"]
-    assert redact_message(text) == redact_message(text)  # deterministic
-    assert redact_message(text).text == CARD_NUMBER_PAYLOAD
+    assert is_card_data_payload(redact_message(text).text)
     assert mask_card_data(text) == masked
 
 
@@ -128,7 +128,11 @@ def test_three_digits_without_a_security_code_word_stay(text: str) -> None:
         (["4242 4242"], "4242 4242", {0: "•••• ••••", 1: "•••• ••••"}),
         (["4242 4242", "4242"], "4242", {0: "•••• ••••", 1: "••••", 2: "••••"}),
         (["hi", "my card: 4242 4242"], "4242 4242", {1: "my card: •••• ••••", 2: "•••• ••••"}),
-        (["4242\u30004242\u3000"], "4242\u30004242", {0: "••••\u3000••••\u3000", 1: "••••\u3000••••"}),
+        (
+            ["4242\u30004242\u3000"],
+            "4242\u30004242",
+            {0: "••••\u3000••••\u3000", 1: "••••\u3000••••"},
+        ),
         (["my cvc is"], "123", {1: "•••"}),
         (["card ending 4242"], "thanks", {}),
         (["12/27"], "123", {}),
@@ -144,12 +148,17 @@ def test_stored_events_are_masked_with_the_entities_cut_from_them() -> None:
     event = {
         "event": "user",
         "text": "4242 4242",
-        "parse_data": {"text": "4242 4242", "entities": [{"entity": "card_last4", "value": "4242"}]},
+        "parse_data": {
+            "text": "4242 4242",
+            "entities": [{"entity": "card_last4", "value": "4242"}],
+        },
     }
     masked = mask_event_data(event, "4242 4242", "•••• ••••")
     assert masked["text"] == masked["parse_data"]["text"] == "•••• ••••"
     assert masked["parse_data"]["entities"][0]["value"] == "••••"
-    assert mask_event_data({"event": "slot", "value": "4242 4242"}, "4242 4242", "x")["value"] == "x"
+    assert (
+        mask_event_data({"event": "slot", "value": "4242 4242"}, "4242 4242", "x")["value"] == "x"
+    )
 
 
 def test_log_messages_never_carry_a_card_number(caplog: pytest.LogCaptureFixture) -> None:
@@ -162,3 +171,15 @@ def test_log_messages_never_carry_a_card_number(caplog: pytest.LogCaptureFixture
         "Received '••••\u3000•••• ••••.••••'",
         "order 1234567890123 is fine",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "payload"),
+    [
+        ("mana jaunā karte ir 4242 4242 4242 4242", CARD_NUMBER_PAYLOAD + '{"language": "lv"}'),
+        ("我的卡号是4242424242424242", CARD_NUMBER_PAYLOAD + '{"language": "zh"}'),
+        ("4242 4242 4242 4242", CARD_NUMBER_PAYLOAD),  # too short to tell: the conversation's
+    ],
+)
+def test_the_payload_keeps_the_language_the_customer_wrote_in(text: str, payload: str) -> None:
+    assert redact_message(text).text == payload

@@ -206,3 +206,33 @@ def test_sign_in_attempts_are_counted_across_processes(redis_store: AtomicRedisL
     waits = asyncio.run(scenario())
     assert waits[:5] == [0, 0, 0, 0, 0] and 0 < waits[5] <= 901
     assert waits[6:] == [0, 0]
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+def test_a_conversation_lock_outlives_a_long_turn(
+    kind: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """A turn that takes longer than a ticket's lifetime keeps the next message waiting."""
+    import bot.stores as stores
+    from bot.stores import QuickInMemoryLockStore
+
+    monkeypatch.setattr(stores, "TICKET_LIFETIME_SECONDS", 0.4, raising=False)
+    monkeypatch.setattr(stores, "TICKET_RENEW_SECONDS", 0.1, raising=False)
+    store = QuickInMemoryLockStore() if kind == "memory" else request.getfixturevalue("redis_store")
+    order: list[str] = []
+
+    async def turn(name: str, seconds: float) -> None:
+        async with store.lock("conv-long", lock_lifetime=0.4):
+            order.append(f"{name} in")
+            await asyncio.sleep(seconds)
+            order.append(f"{name} out")
+
+    async def two_messages() -> None:
+        long_turn = asyncio.create_task(turn("long", 1.5))
+        await asyncio.sleep(0.05)
+        await turn("next", 0)
+        await long_turn
+
+    asyncio.run(two_messages())
+    assert order == ["long in", "long out", "next in", "next out"]
+    assert store.get_lock("conv-long") is None  # nothing left behind

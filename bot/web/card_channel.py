@@ -196,9 +196,7 @@ class CardFormInput(InputChannel):
         for channel in getattr(request.app.ctx, "input_channels", []):
             if channel.name() == channel_name:
                 output = channel.get_output_channel()
-        reference = customer_reference(
-            form.customer_id, form.sender_id, get_settings().auth_secret
-        )
+        reference = customer_reference(form.customer_id, form.sender_id, get_settings().auth_secret)
         message = UserMessage(
             "/card_added" + json.dumps({"card_id": str(card.id)}),
             output or CollectingOutputChannel(),
