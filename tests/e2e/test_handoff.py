@@ -322,4 +322,4 @@ def test_repeated_wrong_passwords_lock_the_username_for_a_while(servers: BotServ
 
     assert [sign_in(f"guess-{n}").status_code for n in range(5)] == [401] * 5
     locked = sign_in("eve-password-123")
-    assert locked.status_code == 429 and "Too many failed sign-ins" in locked.text
+    assert locked.status_code == 429 and "Too many sign-in attempts" in locked.text
