@@ -18,7 +18,7 @@ export PYTHONWARNINGS := ignore::DeprecationWarning
 
 help:
 	@echo "make run    - set up, seed the demo database, train if needed, start the bot"
-	@echo "make run-prod - production mode: PostgreSQL, Redis, 2 Rasa servers behind nginx"
+	@echo "make run-prod - production mode: PostgreSQL, Redis, 2 Rasa servers behind nginx (DEMO=1: demo data)"
 	@echo "make test   - set up, train if needed, run the whole test suite"
 	@echo "make shell  - chat with the running bot as a demo customer (CUSTOMER=cust-lv-owner)"
 	@echo "make setup | db | train | eval | lint | validate | clean"
@@ -66,9 +66,10 @@ validate: setup
 run: db train
 	@scripts/run.sh
 
-# Needs PostgreSQL and Redis (DATABASE_URL, BOT_TRACKER_STORE_URL, BOT_LOCK_STORE_URL).
+# Needs PostgreSQL and Redis (DATABASE_URL, BOT_TRACKER_STORE_URL, BOT_LOCK_STORE_URL),
+# and BOT_AUTH_SECRET; DEMO=1 runs it with the demo data and the demo sign-in instead.
 run-prod: setup train balancer
-	@scripts/run_prod.sh
+	@DEMO=$(DEMO) scripts/run_prod.sh
 
 shell: setup
 	$(BIN)/bot chat $${CUSTOMER:-cust-lv-owner}

@@ -1,7 +1,12 @@
-"""Finding the customer's past-due subscription and what can be done about it."""
+"""Finding the customer's past-due subscription and what can be done about it.
+
+Database work runs in a worker thread (`asyncio.to_thread`): the action server
+serves every conversation on one event loop.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -50,13 +55,18 @@ def customer_timezone(tracker: Tracker) -> str | None:
 
 
 def signed_in_customer(tracker: Tracker) -> str:
-    """The customer named by the latest message's token.
+    """The customer the channel verified for the latest message (bot.auth).
 
     Raises:
         AuthError: no valid token came with the message.
     """
     metadata = (tracker.latest_message or {}).get("metadata")
-    return customer_from_metadata(metadata, get_settings().auth_secret)
+    return customer_from_metadata(metadata, tracker.sender_id, get_settings().auth_secret)
+
+
+def past_due_of(customer_id: str) -> list[PastDue]:
+    with session_scope(app_engine()) as session:
+        return find_past_due(session, customer_id)
 
 
 def utter_options(dispatcher: CollectingDispatcher, due: PastDue) -> None:
@@ -114,7 +124,7 @@ def card_kwargs(card: Card, language: str) -> dict[str, str]:
     }
 
 
-def signed_in_past_due(
+async def signed_in_past_due(
     dispatcher: CollectingDispatcher, tracker: Tracker
 ) -> tuple[str, list[PastDue]] | None:
     """The signed-in customer and their open balances, oldest first.
@@ -124,8 +134,7 @@ def signed_in_past_due(
     """
     try:
         customer_id = signed_in_customer(tracker)
-        with session_scope(app_engine()) as session:
-            balances = find_past_due(session, customer_id)
+        balances = await asyncio.to_thread(past_due_of, customer_id)
     except (AuthError, NotFound) as exc:
         logger.info("no account access for %s: %s", tracker.sender_id, exc)
         dispatcher.utter_message(response="utter_no_account_access")
@@ -150,7 +159,7 @@ class ActionExplainPastDue(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        found = signed_in_past_due(dispatcher, tracker)
+        found = await signed_in_past_due(dispatcher, tracker)
         if found is not None:
             language = tracker_language(tracker)
             for due in found[1]:

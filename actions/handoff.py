@@ -7,6 +7,7 @@ without answering them, and the console shows them to the agent.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 
@@ -16,11 +17,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.billing import signed_in_customer, tracker_language, utter_past_due
+from actions.billing import past_due_of, signed_in_customer, tracker_language, utter_past_due
 from bot.billing import PastDue, find_past_due, get_customer
 from bot.db import app_engine, session_scope
 from bot.errors import AuthError, NotFound
-from bot.handoff import build_packet, open_ticket, payment_attempts
+from bot.handoff import Queued, build_packet, open_ticket, payment_attempts
 from bot.transcript import transcript
 
 logger = logging.getLogger(__name__)
@@ -57,7 +58,9 @@ def tried_in_conversation(tracker: Tracker) -> list[str]:
     return tried
 
 
-def escalate(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> list[EventType]:
+async def escalate(
+    dispatcher: CollectingDispatcher, tracker: Tracker, reason: str
+) -> list[EventType]:
     """Opens (or joins) the conversation's ticket and pauses the bot.
 
     When the ticket cannot be stored, the bot says how to reach support instead
@@ -69,35 +72,7 @@ def escalate(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) ->
     except AuthError:
         customer_id = None
     try:
-        with session_scope(app_engine()) as session:
-            customer, due, attempts = None, None, []
-            if customer_id is not None:
-                try:
-                    row = get_customer(session, customer_id)
-                    customer = {"id": row.id, "name": row.display_name}
-                    balances = find_past_due(session, customer_id)
-                    due = balances[0] if balances else None
-                    since = _conversation_start(tracker)
-                    attempts = payment_attempts(session, customer_id, since)
-                except NotFound:
-                    customer_id = None
-            packet = build_packet(
-                customer=customer,
-                language=language,
-                due=due,
-                attempts=attempts,
-                tried=tried_in_conversation(tracker),
-                reason=reason,
-                transcript=transcript(tracker.events),
-            )
-            queued = open_ticket(
-                session,
-                conversation_id=tracker.sender_id,
-                customer_id=customer_id,
-                language=language,
-                reason=reason,
-                packet=packet,
-            )
+        queued = await asyncio.to_thread(_open_ticket, tracker, customer_id, language, reason)
     except SQLAlchemyError:
         logger.exception("could not open a handoff ticket for %s", tracker.sender_id)
         dispatcher.utter_message(response="utter_contact_support")
@@ -110,6 +85,39 @@ def escalate(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) ->
     return [ConversationPaused()]
 
 
+def _open_ticket(tracker: Tracker, customer_id: str | None, language: str, reason: str) -> Queued:
+    """The ticket with its packet, in one database session (in a worker thread)."""
+    with session_scope(app_engine()) as session:
+        customer, due, attempts = None, None, []
+        if customer_id is not None:
+            try:
+                row = get_customer(session, customer_id)
+                customer = {"id": row.id, "name": row.display_name}
+                balances = find_past_due(session, customer_id)
+                due = balances[0] if balances else None
+                since = _conversation_start(tracker)
+                attempts = payment_attempts(session, customer_id, since)
+            except NotFound:
+                customer_id = None
+        packet = build_packet(
+            customer=customer,
+            language=language,
+            due=due,
+            attempts=attempts,
+            tried=tried_in_conversation(tracker),
+            reason=reason,
+            transcript=transcript(tracker.events),
+        )
+        return open_ticket(
+            session,
+            conversation_id=tracker.sender_id,
+            customer_id=customer_id,
+            language=language,
+            reason=reason,
+            packet=packet,
+        )
+
+
 class ActionHandoff(Action):
     """The customer asked for a person."""
 
@@ -119,7 +127,7 @@ class ActionHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        return escalate(dispatcher, tracker, "customer_asked")
+        return await escalate(dispatcher, tracker, "customer_asked")
 
 
 def previous_answer_was_fallback(tracker: Tracker) -> bool:
@@ -150,7 +158,7 @@ class ActionFallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         if previous_answer_was_fallback(tracker):
-            return escalate(dispatcher, tracker, "not_understood")
+            return await escalate(dispatcher, tracker, "not_understood")
         dispatcher.utter_message(response="utter_default")
         return []
 
@@ -172,8 +180,7 @@ class ActionResumeAfterHandoff(Action):
         reset: list[EventType] = [SlotSet("payment_declines", 0.0), SlotSet("expiry_failures", 0.0)]
         try:
             customer_id = signed_in_customer(tracker)
-            with session_scope(app_engine()) as session:
-                balances = find_past_due(session, customer_id)
+            balances = await asyncio.to_thread(past_due_of, customer_id)
         except (AuthError, NotFound, SQLAlchemyError):
             # Without a fresh token there is no account to look at yet; the
             # customer's next message (with its token) gets the full answer.

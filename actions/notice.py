@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -42,9 +44,7 @@ class ActionExplainNotice(Action):
         language = tracker_language(tracker)
         try:
             customer_id = signed_in_customer(tracker)
-            with session_scope(app_engine()) as session:
-                payment = last_payment(session, customer_id)
-                open_balances = find_past_due(session, customer_id)
+            payment, open_balances = await asyncio.to_thread(_payment_and_balances, customer_id)
         except (AuthError, NotFound, SQLAlchemyError) as exc:
             logger.info("generic notice answer for %s: %s", tracker.sender_id, exc)
             dispatcher.utter_message(response="utter_still_past_due")
@@ -70,3 +70,8 @@ class ActionExplainNotice(Action):
         else:
             dispatcher.utter_message(response="utter_still_past_due_after_48h", **facts)
         return []
+
+
+def _payment_and_balances(customer_id: str) -> tuple[Any, list[Any]]:
+    with session_scope(app_engine()) as session:
+        return last_payment(session, customer_id), find_past_due(session, customer_id)

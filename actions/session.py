@@ -6,6 +6,7 @@ otherwise the bot would answer again while an agent still holds the ticket.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -50,7 +51,7 @@ class ActionSessionStart(Action):
         )
         if language:
             events.append(SlotSet(LANGUAGE_SLOT, language))
-        if _has_open_ticket(tracker.sender_id):
+        if await asyncio.to_thread(_has_open_ticket, tracker.sender_id):
             events.append(ConversationPaused())
         events.append(ActionExecuted("action_listen"))
         return events

@@ -1,7 +1,12 @@
-"""Settling the balance: change the expiry or pick a card, confirm, resubmit."""
+"""Settling the balance: change the expiry or pick a card, confirm, resubmit.
+
+Database work, the gateway and waiting for a concurrent charge run in a worker
+thread: the action server serves every conversation on one event loop.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from typing import Any
@@ -15,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions.billing import (
     card_kwargs,
     customer_timezone,
+    past_due_of,
     signed_in_past_due,
     tracker_language,
     utter_no_payment_yet,
@@ -27,7 +33,6 @@ from bot.billing import (
     NotCardOwner,
     PastDue,
     change_expiry,
-    find_past_due,
     get_card,
 )
 from bot.card_forms import issue_link
@@ -47,11 +52,11 @@ MAX_DECLINES = 2
 QUESTIONS_ABOUT_THE_BALANCE = ("payment_declined", "settle_balance", "card_expired")
 
 
-def _first_past_due(
+async def _first_past_due(
     dispatcher: CollectingDispatcher, tracker: Tracker
 ) -> tuple[str, PastDue] | None:
     """The signed-in customer and their oldest open balance; says why when there is none."""
-    found = signed_in_past_due(dispatcher, tracker)
+    found = await signed_in_past_due(dispatcher, tracker)
     return None if found is None else (found[0], found[1][0])
 
 
@@ -64,7 +69,7 @@ class ActionStartChangeExpiry(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        found = _first_past_due(dispatcher, tracker)
+        found = await _first_past_due(dispatcher, tracker)
         if found is None:
             return []
         _, due = found
@@ -109,7 +114,7 @@ class ValidateExpiryForm(FormValidationAction):
             return []
         return domain_slots
 
-    def validate_new_expiry(
+    async def validate_new_expiry(
         self,
         value: Any,
         dispatcher: CollectingDispatcher,
@@ -124,7 +129,7 @@ class ValidateExpiryForm(FormValidationAction):
         except ExpiryError as error:
             intent = (tracker.latest_message.get("intent") or {}).get("name")
             if intent in QUESTIONS_ABOUT_THE_BALANCE and error.reason == ExpiryError.NOT_A_DATE:
-                found = _first_past_due(dispatcher, tracker)
+                found = await _first_past_due(dispatcher, tracker)
                 if found is not None:
                     utter_past_due(
                         dispatcher, found[1], tracker_language(tracker), with_options=False
@@ -152,7 +157,7 @@ class ActionOfferOtherCards(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        found = _first_past_due(dispatcher, tracker)
+        found = await _first_past_due(dispatcher, tracker)
         if found is None:
             return []
         _, due = found
@@ -183,13 +188,12 @@ class ActionSendCardForm(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        found = _first_past_due(dispatcher, tracker)
+        found = await _first_past_due(dispatcher, tracker)
         if found is None:
             return []
         customer_id, _ = found
         language = tracker_language(tracker)
-        with session_scope(app_engine()) as session:
-            link = issue_link(session, customer_id, tracker.sender_id, language)
+        link = await asyncio.to_thread(_issue_link, customer_id, tracker.sender_id, language)
         url = f"{get_settings().public_url}/webhooks/cards/form/{link}"
         dispatcher.utter_message(
             response="utter_card_form_link",
@@ -224,7 +228,7 @@ class ActionConfirmSave(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        found = _first_past_due(dispatcher, tracker)
+        found = await _first_past_due(dispatcher, tracker)
         if found is None:
             return []
         customer_id, due = found
@@ -242,8 +246,8 @@ class ActionConfirmSave(Action):
             )
             return [SlotSet("confirmed_save", save_target(customer_id, due, tracker, "expiry"))]
         try:
-            with session_scope(app_engine()) as session:
-                card = get_card(session, customer_id, int(tracker.get_slot("chosen_card_id")))
+            card_id = int(tracker.get_slot("chosen_card_id"))
+            card = await asyncio.to_thread(_card, customer_id, card_id)
         except (NotFound, TypeError, ValueError):
             card = None
         if card is None or card.is_expired(dt.date.today()):
@@ -272,7 +276,7 @@ class ActionSaveAndPay(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        found = _first_past_due(dispatcher, tracker)
+        found = await _first_past_due(dispatcher, tracker)
         if found is None:
             return []
         customer_id, due = found
@@ -294,14 +298,15 @@ class ActionSaveAndPay(Action):
             if kind == "expiry" and due.failed_card is not None:
                 card_id = due.failed_card.id
                 expiry = parse_expiry(tracker.get_slot("new_expiry") or "", dt.date.today())
-                with session_scope(app_engine()) as session:
-                    change_expiry(session, customer_id, card_id, expiry)
+                await asyncio.to_thread(_change_expiry, customer_id, card_id, expiry)
             elif kind == "card":
                 card_id = int(tracker.get_slot("chosen_card_id"))
             else:
                 utter_options(dispatcher, due)
                 return []
-            result = resubmit(app_engine(), get_gateway(), customer_id, due.balance_id, card_id)
+            result = await asyncio.to_thread(
+                resubmit, app_engine(), get_gateway(), customer_id, due.balance_id, card_id
+            )
         except NotCardOwner:
             dispatcher.utter_message(response="utter_settle_options_nonowner")
             return [SlotSet("save_kind", None)]
@@ -325,7 +330,8 @@ class ActionSaveAndPay(Action):
         if result.approved:
             self._utter_approved(dispatcher, result, due, language, customer_timezone(tracker))
             return [*reset, SlotSet("payment_declines", 0.0)]
-        return [*reset, *self._utter_declined(dispatcher, tracker, customer_id, result, language)]
+        declined = await self._utter_declined(dispatcher, tracker, customer_id, result, language)
+        return [*reset, *declined]
 
     @staticmethod
     def _utter_approved(
@@ -348,7 +354,7 @@ class ActionSaveAndPay(Action):
         )
 
     @staticmethod
-    def _utter_declined(
+    async def _utter_declined(
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         customer_id: str,
@@ -360,16 +366,30 @@ class ActionSaveAndPay(Action):
             response="utter_payment_declined_again",
             amount=format_money(result.amount, result.currency, language),
         )
-        with session_scope(app_engine()) as session:
-            balances = find_past_due(session, customer_id)
+        balances = await asyncio.to_thread(past_due_of, customer_id)
         if not balances:
             return [SlotSet("payment_declines", float(declines))]
         if declines >= MAX_DECLINES:
             utter_past_due(dispatcher, balances[0], language, with_options=False)
             return [
                 SlotSet("payment_declines", float(declines)),
-                *escalate(dispatcher, tracker, "payments_declined"),
+                *(await escalate(dispatcher, tracker, "payments_declined")),
             ]
         else:
             utter_past_due(dispatcher, balances[0], language, with_summary=False)
         return [SlotSet("payment_declines", float(declines))]
+
+
+def _issue_link(customer_id: str, conversation_id: str, language: str) -> str:
+    with session_scope(app_engine()) as session:
+        return issue_link(session, customer_id, conversation_id, language)
+
+
+def _card(customer_id: str, card_id: int) -> Any:
+    with session_scope(app_engine()) as session:
+        return get_card(session, customer_id, card_id)
+
+
+def _change_expiry(customer_id: str, card_id: int, expiry: Any) -> None:
+    with session_scope(app_engine()) as session:
+        change_expiry(session, customer_id, card_id, expiry)

@@ -284,7 +284,8 @@ def check_trackers(stack: Stack, sent: dict[str, list[str]]) -> tuple[int, int]:
     broken = 0
     for sender, messages in sent.items():
         with urllib.request.urlopen(
-            f"{stack.rasa_urls[0]}/conversations/{sender}/tracker", timeout=60
+            f"{stack.rasa_urls[0]}/conversations/{sender}/tracker?token={stack.api_token}",
+            timeout=60,
         ) as response:
             events = json.loads(response.read()).get("events") or []
         stored, answered = [], []

@@ -12,7 +12,6 @@ import hmac
 import logging
 import re
 import secrets
-import time
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -105,106 +104,6 @@ def authenticate(session: Session, username: str, password: str) -> Agent:
     if _hasher.check_needs_rehash(agent.password_hash):
         agent.password_hash = _hasher.hash(password)
     return agent
-
-
-class LoginThrottle:
-    """Refuses sign-ins for a username after too many recent failures (per process).
-
-    Argon2 makes each guess slow; this caps how many guesses a username gets.
-    """
-
-    def __init__(self, max_failures: int = 5, window_seconds: float = 900) -> None:
-        self.max_failures = max_failures
-        self.window = window_seconds
-        self._failures: dict[str, list[float]] = {}
-
-    def _recent(self, username: str, now: float) -> list[float]:
-        recent = [t for t in self._failures.get(username, []) if now - t < self.window]
-        self._failures[username] = recent
-        return recent
-
-    def retry_after(self, username: str, now: float | None = None) -> int:
-        """Seconds until this username may try again; 0 when it may now."""
-        now = time.monotonic() if now is None else now
-        recent = self._recent(username, now)
-        if len(recent) < self.max_failures:
-            return 0
-        return int(recent[-self.max_failures] + self.window - now) + 1
-
-    def failed(self, username: str, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        self._recent(username, now).append(now)
-        if len(self._failures) > 10_000:  # forget the oldest usernames first
-            self._failures.pop(next(iter(self._failures)))
-
-    def succeeded(self, username: str) -> None:
-        self._failures.pop(username, None)
-
-
-class RedisLoginThrottle(LoginThrottle):
-    """The same limits, counted in Redis, so that every Rasa server sees every failure.
-
-    Failures are kept in a sorted set per username (by wall-clock time, which all
-    processes share). If Redis does not answer, this process's own count applies.
-    """
-
-    def __init__(self, url: str, prefix: str, max_failures: int = 5, window_seconds: float = 900):
-        import redis
-
-        super().__init__(max_failures, window_seconds)
-        self.redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        self.prefix = prefix
-
-    def _key(self, username: str) -> str:
-        return f"{self.prefix}:login-failures:{_digest(username)}"
-
-    def retry_after(self, username: str, now: float | None = None) -> int:
-        import redis
-
-        wall = time.time()
-        try:
-            key = self._key(username)
-            self.redis.zremrangebyscore(key, 0, wall - self.window)
-            oldest = self.redis.zrevrange(
-                key, self.max_failures - 1, self.max_failures - 1, withscores=True
-            )
-        except redis.RedisError:
-            logger.warning("sign-in throttle: Redis unreachable, counting in this process")
-            return super().retry_after(username, now)
-        if not oldest:
-            return 0
-        return max(1, int(oldest[0][1] + self.window - wall) + 1)
-
-    def failed(self, username: str, now: float | None = None) -> None:
-        import redis
-
-        super().failed(username, now)
-        wall = time.time()
-        try:
-            key = self._key(username)
-            pipe = self.redis.pipeline()
-            pipe.zadd(key, {f"{wall}:{secrets.token_hex(4)}": wall})
-            pipe.expire(key, int(self.window) + 60)
-            pipe.execute()
-        except redis.RedisError:
-            logger.warning("sign-in throttle: Redis unreachable, counting in this process")
-
-    def succeeded(self, username: str) -> None:
-        import redis
-
-        super().succeeded(username)
-        try:
-            self.redis.delete(self._key(username))
-        except redis.RedisError:
-            pass
-
-
-def login_throttle() -> LoginThrottle:
-    """Counted in Redis when the deployment has one (BOT_LOCK_STORE_URL), else per process."""
-    from bot.stores import lock_store_url, redis_key_prefix
-
-    url = lock_store_url()
-    return RedisLoginThrottle(url, redis_key_prefix()) if url else LoginThrottle()
 
 
 def _digest(secret: str) -> str:

@@ -1,20 +1,35 @@
-"""Rasa's REST and Socket.IO channels, with card numbers removed on arrival.
+"""Rasa's REST and Socket.IO channels: checked input, card data redacted, owned sessions.
 
-They keep their standard names and routes (/webhooks/rest/webhook, /socket.io):
-the message text is redacted before Rasa parses, logs or stores it, and a message
-in a conversation that waits for a person marks the handoff ticket as active.
+They keep their standard names and routes (/webhooks/rest/webhook, /socket.io) and
+Rasa's Socket.IO protocol (session_request, session_confirm, user_uttered,
+bot_uttered). Before Rasa parses, logs or stores a message:
 
-The Socket.IO channel also fixes three things in Rasa 3.6's own handlers:
-`enter_room` is a coroutine in python-socketio 5 and was never awaited (so replies
-addressed to a persistent session reached nobody); a custom payload was passed to
-`emit` as keyword arguments (a TypeError); and a socket could post into any
-conversation by naming its id. Here a socket only writes to the session it asked
-for, and a requested id must look like one the server hands out.
+- card data in it (bot.redaction) turns it into the `card_number_in_chat`
+  payload; the masked text goes into the metadata (`redacted_text`) for agents;
+- the customer token is checked and replaced by a reference to the customer
+  (bot.auth.verified_metadata), so no token is kept in the conversation store;
+- a message in a conversation that waits for a person marks its ticket active.
+
+The Socket.IO channel also:
+
+- hands out the session id together with a secret derived from it (an extra
+  `session_secret` field in session_confirm, which rasa-webchat ignores); a
+  session_request naming an id without its secret gets a new session, so knowing
+  a conversation id is not enough to read its replies;
+- moves a socket out of its old session's room when it asks for another one;
+- tells the widget how each message was stored (`message_stored`: its id and the
+  text as kept, masked when it held card data), so the page never keeps a card
+  number either;
+- fixes Rasa 3.6's handlers: `enter_room` is a coroutine in python-socketio 5 and
+  was never awaited, a custom payload was passed to `emit` as keyword arguments,
+  and a socket could post into any conversation by naming its id.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import logging
 import re
@@ -30,26 +45,41 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.auth import verified_metadata
+from bot.config import get_settings
 from bot.db import app_engine, session_scope
 from bot.fast_loading import install_fast_model_loading
+from bot.guards import install_api_guard
 from bot.handoff import touch
-from bot.inbound import MessageRefused, clean_metadata, clean_text, parse_rest_body
+from bot.inbound import (
+    SOCKET_SESSION_ID,
+    MessageRefused,
+    clean_metadata,
+    clean_text,
+    parse_rest_body,
+)
+from bot.installation import socket_session_key
+from bot.redaction import redact_message
 from bot.resilience import (
     install_remote_action_changes,
     install_strict_tracker_store,
     technical_problem_text,
 )
+from bot.split_cards import install_split_card_check
 from bot.stores import lock_store_url, redis_key_prefix
 from bot.web.common import NO_STORE, json_error
 
 logger = logging.getLogger(__name__)
 
-SESSION_ID = re.compile(r"[0-9a-f]{32}")
+CLIENT_MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+REDACTED_TEXT_KEY = "redacted_text"
 Handler = Callable[[UserMessage], Awaitable[Any]]
 
-# The Rasa server loads this module (credentials.yml) before it handles a message.
+# The Rasa server loads this module (credentials.yml) before it builds its web app.
+install_api_guard()
 install_remote_action_changes()
 install_strict_tracker_store()
+install_split_card_check()
 install_fast_model_loading()
 
 
@@ -71,6 +101,34 @@ def marking_handoff_activity(on_new_message: Handler) -> Handler:
         return result
 
     return handle
+
+
+def user_message(
+    text: str,
+    metadata: dict[str, Any],
+    output: Any,
+    conversation_id: str,
+    channel: str,
+    message_id: str | None = None,
+) -> UserMessage:
+    """The message as Rasa may keep it: card data redacted, the token verified and dropped."""
+    redacted = redact_message(text)
+    kept = verified_metadata(metadata, conversation_id, get_settings().auth_secret)
+    if redacted.masked is not None:
+        kept[REDACTED_TEXT_KEY] = redacted.masked
+    return UserMessage(
+        redacted.text,
+        output,
+        conversation_id,
+        input_channel=channel,
+        metadata=kept,
+        message_id=message_id,
+    )
+
+
+def shown_text(message: UserMessage) -> str:
+    """What the customer may see of their own message: masked when it held card data."""
+    return (message.metadata or {}).get(REDACTED_TEXT_KEY) or message.text or ""
 
 
 class RedactingRestInput(RestInput):
@@ -101,9 +159,7 @@ class RedactingRestInput(RestInput):
             except MessageRefused as refused:
                 return json_error(refused.status, refused.code, refused.message)
             collector = CollectingOutputChannel()
-            message = UserMessage(
-                text, collector, sender_id, input_channel=self.name(), metadata=metadata
-            )
+            message = user_message(text, metadata, collector, sender_id, self.name())
             try:
                 await handler(message)
             except Exception:  # noqa: BLE001 - any failure behind the bot gets the apology
@@ -120,7 +176,7 @@ class RedactingRestInput(RestInput):
 
 
 class BotSocketIOOutput(SocketIOOutput):
-    """Socket.IO output that can send custom payloads and agents' messages."""
+    """Socket.IO output that can send custom payloads, agents' messages and storage notes."""
 
     async def send_custom_json(
         self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
@@ -129,6 +185,35 @@ class BotSocketIOOutput(SocketIOOutput):
 
     async def send_agent_message(self, recipient_id: str, text: str, agent_name: str) -> None:
         await self._send_message(recipient_id, {"text": text, "metadata": {"agent": agent_name}})
+
+    async def send_message_stored(
+        self, recipient_id: str, message_id: str, text: str, redacted: bool
+    ) -> None:
+        """Tells the widget what was kept of one of the customer's messages."""
+        await self.sio.emit(
+            "message_stored",
+            {"message_id": message_id, "text": text, "redacted": redacted},
+            room=recipient_id,
+        )
+
+
+def session_secret(session_id: str) -> str:
+    """The secret that proves a browser was handed this session id."""
+    return hmac.new(socket_session_key(), session_id.encode(), hashlib.sha256).hexdigest()
+
+
+def rejoinable(data: Any) -> str | None:
+    """The session a session_request may rejoin: a well-formed id with its secret."""
+    if not isinstance(data, dict):
+        return None
+    requested, secret = data.get("session_id"), data.get("session_secret")
+    if not isinstance(requested, str) or not SOCKET_SESSION_ID.fullmatch(requested):
+        return None
+    if not isinstance(secret, str) or not hmac.compare_digest(
+        secret.encode(), session_secret(requested).encode()
+    ):
+        return None
+    return requested
 
 
 def share_rooms_through_redis(sio: Any) -> None:
@@ -149,7 +234,7 @@ def share_rooms_through_redis(sio: Any) -> None:
 
 
 class RedactingSocketIOInput(SocketIOInput):
-    """The Socket.IO channel for the web widget, with the same redaction."""
+    """The Socket.IO channel for the web widget, with the same checks and owned sessions."""
 
     @classmethod
     def name(cls) -> str:
@@ -166,22 +251,23 @@ class RedactingSocketIOInput(SocketIOInput):
         sio = self.sio
         assert sio is not None  # set by SocketIOInput.blueprint
         share_rooms_through_redis(sio)
+        namespace = self.namespace
 
         # Registering a handler again replaces Rasa's one for that event.
-        @sio.on("session_request", namespace=self.namespace)
+        @sio.on("session_request", namespace=namespace)
         async def session_request(sid: str, data: Any) -> None:
-            requested = data.get("session_id") if isinstance(data, dict) else None
-            if isinstance(requested, str) and SESSION_ID.fullmatch(requested):
-                session_id = requested
-            else:
-                session_id = uuid.uuid4().hex
-            await sio.save_session(sid, {"session_id": session_id}, namespace=self.namespace)
-            await sio.enter_room(sid, session_id, namespace=self.namespace)
-            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+            session_id = rejoinable(data) or uuid.uuid4().hex
+            previous = (await sio.get_session(sid, namespace=namespace)).get("session_id")
+            if previous and previous != session_id:
+                await sio.leave_room(sid, previous, namespace=namespace)
+            await sio.save_session(sid, {"session_id": session_id}, namespace=namespace)
+            await sio.enter_room(sid, session_id, namespace=namespace)
+            confirm = {"session_id": session_id, "session_secret": session_secret(session_id)}
+            await sio.emit("session_confirm", confirm, room=sid, namespace=namespace)
 
-        @sio.on(self.user_message_evt, namespace=self.namespace)
+        @sio.on(self.user_message_evt, namespace=namespace)
         async def handle_message(sid: str, data: Any) -> None:
-            socket_session = await sio.get_session(sid, namespace=self.namespace)
+            socket_session = await sio.get_session(sid, namespace=namespace)
             sender_id = socket_session.get("session_id")
             if not sender_id or not isinstance(data, dict):
                 logger.info("socket %s sent a message before its session_request", sid)
@@ -200,7 +286,16 @@ class RedactingSocketIOInput(SocketIOInput):
                     "message_refused", {"code": refused.code, "message": refused.message}, room=sid
                 )
                 return
-            message = UserMessage(text, output, sender_id, input_channel=self.name(), metadata=kept)
+            client_id = data.get("message_id")
+            message_id = (
+                client_id
+                if isinstance(client_id, str) and CLIENT_MESSAGE_ID.fullmatch(client_id)
+                else uuid.uuid4().hex
+            )
+            message = user_message(text, kept, output, sender_id, self.name(), message_id)
+            await output.send_message_stored(
+                sender_id, message_id, shown_text(message), message.text != text
+            )
             try:
                 await handler(message)
             except Exception:  # noqa: BLE001 - any failure behind the bot gets the apology

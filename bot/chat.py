@@ -1,4 +1,8 @@
-"""A terminal chat with the running bot over the REST channel, as a signed-in customer."""
+"""A terminal chat with the running bot over the REST channel, as a signed-in customer.
+
+What was said since the last message (an agent's replies, the card form's
+follow-up) is read from Rasa's HTTP API with the installation's API token.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 
 def send(url: str, sender: str, text: str, metadata: dict[str, Any], timeout: float = 30) -> list:
@@ -23,11 +28,17 @@ def send(url: str, sender: str, text: str, metadata: dict[str, Any], timeout: fl
         return json.loads(response.read().decode() or "[]")
 
 
-def bot_messages(url: str, sender: str, timeout: float = 30) -> list[dict[str, Any]]:
+def bot_messages(
+    url: str, sender: str, timeout: float = 30, token: str | None = None
+) -> list[dict[str, Any]]:
     """Every bot message of the conversation so far, from the HTTP API's tracker."""
-    with urllib.request.urlopen(
-        f"{url.rstrip('/')}/conversations/{sender}/tracker", timeout=timeout
-    ) as response:
+    from bot.installation import api_token
+
+    address = (
+        f"{url.rstrip('/')}/conversations/{quote(sender, safe='')}/tracker"
+        f"?token={quote(token or api_token(), safe='')}"
+    )
+    with urllib.request.urlopen(address, timeout=timeout) as response:
         events = json.loads(response.read().decode()).get("events") or []
     return [
         {

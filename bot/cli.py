@@ -60,7 +60,8 @@ def _cmd_demo_seed(args: argparse.Namespace) -> int:
     if not get_settings().is_production:
         print(
             f"demo console accounts: {DEMO_AGENT_USERNAME} (agent), {DEMO_TRAINER_USERNAME} "
-            "(trainer); not created when BOT_ENV=production"
+            "(trainer), created if missing (an existing account keeps its password); "
+            "never in production"
         )
     return 0
 
@@ -76,6 +77,13 @@ def _cmd_token(args: argparse.Namespace) -> int:
         get_customer(session, args.customer_id)
     ttl = args.ttl or settings.token_ttl_seconds
     print(issue_token(args.customer_id, settings.auth_secret, ttl))
+    return 0
+
+
+def _cmd_api_token(args: argparse.Namespace) -> int:
+    from bot.installation import api_token
+
+    print(api_token())
     return 0
 
 
@@ -171,6 +179,52 @@ def _env_int(name: str, default: int) -> int:
     return number
 
 
+def serve_environment(environ: dict[str, str], demo: bool) -> dict[str, str]:
+    """The environment `bot serve` starts its processes with; refuses unsafe production.
+
+    Without --demo it is production whatever BOT_ENV says (BOT_ENV=development then
+    needs --demo): a real BOT_AUTH_SECRET, no demo sign-in, no console account
+    that signs in with a published demo password.
+
+    Raises:
+        ConfigError: what is unsafe, and what to do about it.
+    """
+    from bot.config import DEVELOPMENT, load_settings
+
+    env = dict(environ)
+    if demo:
+        env["BOT_ENV"] = DEVELOPMENT
+        return env
+    if env.get("BOT_ENV", "").strip().lower() == DEVELOPMENT:
+        raise ConfigError("bot serve is production mode: BOT_ENV=development needs --demo")
+    env.setdefault("BOT_ENV", "production")
+    settings = load_settings(env)
+    demo_logins = _accounts_with_demo_passwords(settings.database_url)
+    if demo_logins:
+        raise ConfigError(
+            "console accounts with the published demo passwords exist: "
+            + ", ".join(demo_logins)
+            + "; give them new passwords (bot agent add) or remove them, or use --demo"
+        )
+    return env
+
+
+def _accounts_with_demo_passwords(database_url: str) -> list[str]:
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from bot.db import make_engine, session_scope
+    from bot.demo import accounts_with_demo_passwords
+
+    engine = make_engine(database_url)
+    try:
+        with session_scope(engine) as session:
+            return accounts_with_demo_passwords(session)
+    except (OperationalError, ProgrammingError):
+        return []  # no database or no tables yet: no accounts either
+    finally:
+        engine.dispose()
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     import signal
     import time
@@ -179,10 +233,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from bot.config import PROJECT_ROOT
     from bot.launch import Stack
 
+    env = serve_environment(dict(os.environ), args.demo)
     workers = args.rasa_workers or _env_int("BOT_RASA_WORKERS", 2)
     stack = Stack(
         workdir=Path(args.workdir or PROJECT_ROOT / "var" / "serve"),
-        env=dict(os.environ),
+        env=env,
         rasa_ports=[args.port]
         if workers == 1
         else [args.first_rasa_port + i for i in range(workers)],
@@ -200,7 +255,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, stop)
     print(
         f"starting {workers} Rasa server(s) and {stack.action_workers} action worker(s) "
-        f"(logs in {stack.workdir})...",
+        f"in {'demo' if args.demo else 'production'} mode (logs in {stack.workdir})...",
         flush=True,
     )
     try:
@@ -265,7 +320,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--first-rasa-port", type=int, default=5101)
     serve.add_argument("--action-port", type=int, default=5055)
     serve.add_argument("--workdir", default=None, help="logs and nginx.conf (default var/serve)")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="allow the development secret, the demo sign-in and the demo console accounts",
+    )
     serve.set_defaults(func=_cmd_serve)
+
+    commands.add_parser(
+        "api-token", help="print the token of Rasa's HTTP API on this installation"
+    ).set_defaults(func=_cmd_api_token)
 
     demo = commands.add_parser("demo", help="demo data").add_subparsers(dest="demo", required=True)
     demo.add_parser(

@@ -14,6 +14,7 @@ DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'bot.db'}"
 # Only good for development: production must set its own secret.
 DEVELOPMENT_AUTH_SECRET = "dev-only-secret-change-me-0123456789abcdef"
 MIN_SECRET_LENGTH = 32
+DEVELOPMENT = "development"
 
 
 @dataclass(frozen=True)
@@ -31,24 +32,31 @@ class Settings:
 
     @property
     def is_production(self) -> bool:
-        return self.environment == "production"
+        """Anything but development: a typo ("prod", "staging") fails closed."""
+        return self.environment != DEVELOPMENT
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Builds settings from environment variables, refusing unsafe combinations.
 
+    BOT_ENV unset means development; any other value, even an empty one, means
+    production.
+
     Raises:
         ConfigError: production without a real secret, or a malformed value.
     """
     env = os.environ if environ is None else environ
-    environment = env.get("BOT_ENV", "development").strip().lower() or "development"
+    environment = env.get("BOT_ENV", DEVELOPMENT).strip().lower() or "production"
+    production = environment != DEVELOPMENT
     secret = env.get("BOT_AUTH_SECRET", "")
     if not secret:
-        if environment == "production":
-            raise ConfigError("BOT_AUTH_SECRET must be set when BOT_ENV=production")
+        if production:
+            raise ConfigError(f"BOT_AUTH_SECRET must be set in production (BOT_ENV={environment})")
         secret = DEVELOPMENT_AUTH_SECRET
-    elif environment == "production" and secret == DEVELOPMENT_AUTH_SECRET:
-        raise ConfigError("the development BOT_AUTH_SECRET is refused when BOT_ENV=production")
+    elif production and secret == DEVELOPMENT_AUTH_SECRET:
+        raise ConfigError(
+            f"the development BOT_AUTH_SECRET is refused in production (BOT_ENV={environment})"
+        )
     if len(secret) < MIN_SECRET_LENGTH:
         raise ConfigError(f"BOT_AUTH_SECRET must be at least {MIN_SECRET_LENGTH} characters")
     ttl_text = env.get("BOT_TOKEN_TTL_SECONDS", "3600")

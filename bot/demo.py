@@ -162,7 +162,8 @@ def add_customer(session: Session, demo: DemoCustomer) -> None:
     )
 
 
-# The console's demo accounts (development only: `bot demo seed` skips them in production):
+# The console's demo accounts (development only: `bot demo seed` skips them in production,
+# and there their passwords never sign in):
 # username, shown name, password, role.
 DEMO_AGENTS = (
     ("anna", "Anna", "demo-agent-pass", "agent"),
@@ -172,14 +173,36 @@ DEMO_AGENT_USERNAME, _, DEMO_AGENT_PASSWORD, _ = DEMO_AGENTS[0]
 DEMO_TRAINER_USERNAME, _, DEMO_TRAINER_PASSWORD, _ = DEMO_AGENTS[1]
 
 
-def seed_demo_agents(session: Session) -> None:
-    """Creates the demo agent and trainer, or resets their password, name and role."""
-    from bot.agents import add_agent, hash_password
+def seed_demo_agents(session: Session) -> list[str]:
+    """Creates the demo agent and trainer where missing; returns who was created.
 
+    An existing account is left as it is: seeding never changes a password (an
+    operator may have made "anna" a real account).
+    """
+    from bot.agents import add_agent
+
+    created = []
     for username, name, password, role in DEMO_AGENTS:
+        if session.scalars(select(Agent).where(Agent.username == username)).first() is None:
+            add_agent(session, username, password, name, role)
+            created.append(username)
+    return created
+
+
+def accounts_with_demo_passwords(session: Session) -> list[str]:
+    """Console accounts that still sign in with a published demo password."""
+    from argon2 import PasswordHasher
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    hasher = PasswordHasher()
+    found = []
+    for username, _, password, _ in DEMO_AGENTS:
         agent = session.scalars(select(Agent).where(Agent.username == username)).first()
         if agent is None:
-            add_agent(session, username, password, name, role)
-        else:
-            agent.password_hash = hash_password(password)
-            agent.display_name, agent.role = name, role
+            continue
+        try:
+            hasher.verify(agent.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            continue
+        found.append(username)
+    return found

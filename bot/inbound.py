@@ -2,10 +2,14 @@
 
 Shared by the REST and Socket.IO channels. A refused message gets a status and a
 stable code; an accepted one is cleaned: control characters (NUL included, which
-PostgreSQL cannot store) and lone surrogates removed, Unicode in NFC, card numbers
-redacted, and only the metadata keys the bot reads are kept: the customer token,
-the page's language and the browser's time zone (an IANA name; anything else is
-dropped, and times are then shown in UTC).
+PostgreSQL cannot store) and lone surrogates removed, Unicode line and paragraph
+separators made plain new lines, Unicode in NFC, and only the metadata keys the
+bot reads are kept: the customer token, the page's language and the browser's time
+zone (an IANA name; anything else is dropped, and times are then shown in UTC).
+(Card data is redacted by the channels, bot.channels.)
+
+The two channels' conversations never meet: the Socket.IO channel's ids are 32
+hex digits that the server hands out, and the REST channel refuses such a sender.
 """
 
 from __future__ import annotations
@@ -17,11 +21,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.i18n import valid_timezone
-from bot.redaction import redact_message
 
 MAX_MESSAGE_CHARS = 2000
 MAX_BODY_BYTES = 64 * 1024
 SENDER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}")
+# The Socket.IO channel's conversation ids (bot.channels): not a REST sender.
+SOCKET_SESSION_ID = re.compile(r"[0-9a-f]{32}")
+# Unicode's own line breaks, which YAML and str.splitlines() also break lines at.
+LINE_SEPARATORS = {"\u2028": "\n", "\u2029": "\n"}
 # Metadata the bot reads, with the longest value it accepts; anything else is dropped.
 METADATA_LIMITS = {"customer_token": 4096, "language": 16}
 # Intents only the system sends (the console's hand-back, close).
@@ -42,7 +49,7 @@ def strip_controls(text: str) -> str:
     UTF-8: either would fail the write and the request with it.
     """
     return "".join(
-        ch
+        LINE_SEPARATORS.get(ch, ch)
         for ch in text.replace("\r\n", "\n")
         if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")
     )
@@ -65,9 +72,7 @@ def clean_text(text: Any) -> str:
         )
     if kept.startswith(RESERVED_PREFIX):
         raise MessageRefused(400, "reserved_intent", "This intent is sent only by the system.")
-    redacted = redact_message(kept)
-    assert redacted is not None
-    return redacted
+    return kept
 
 
 def clean_metadata(metadata: Any) -> dict[str, str]:
@@ -106,6 +111,13 @@ def clean_sender(sender: Any) -> str:
             "bad_sender",
             '"sender" must be 1 to 128 letters, digits or - _ . : @, '
             "starting with a letter or digit.",
+        )
+    if SOCKET_SESSION_ID.fullmatch(sender):
+        raise MessageRefused(
+            400,
+            "bad_sender",
+            '"sender" looks like a chat widget session (32 hex digits): those belong to '
+            "the Socket.IO channel. Use another id.",
         )
     return sender
 

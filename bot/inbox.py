@@ -76,8 +76,9 @@ def list_items(
     return list(session.scalars(query))
 
 
-def item_view(item: NluInboxItem) -> dict[str, Any]:
-    return {
+def item_view(item: NluInboxItem, with_conversation: bool = True) -> dict[str, Any]:
+    """An inbox item for `bot inbox`; the console leaves the conversation id out."""
+    view = {
         "id": item.id,
         "text": item.text,
         "language": item.language,
@@ -86,9 +87,11 @@ def item_view(item: NluInboxItem) -> dict[str, Any]:
         "reason": item.reason,
         "status": item.status,
         "labelled_intent": item.labelled_intent,
-        "conversation_id": item.conversation_id,
         "created_at": as_utc(item.created_at).isoformat(),
     }
+    if with_conversation:
+        view["conversation_id"] = item.conversation_id
+    return view
 
 
 def _get(session: Session, item_id: int) -> NluInboxItem:
@@ -110,9 +113,11 @@ def label_item(
     """Files the item as a training example, through the same checks as `bot nlu add`.
 
     An item whose text already is an example of that intent counts as labelled.
+    A message written over several lines becomes one line: an example is one line,
+    and a line break of any kind (U+2028 included) would start another example.
     """
     item = _get(session, item_id)
-    example = Example(intent, language or item.language or "", item.text)
+    example = Example(intent, language or item.language or "", " ".join(item.text.split()))
     try:
         result = NluStore(project).add([example])
     except ValidationFailed as exc:
@@ -121,6 +126,21 @@ def label_item(
     if done:
         item.status, item.labelled_intent, item.handled_at = "labelled", intent, utcnow()
     return Labelled(result)
+
+
+def redact_items(session: Session, conversation_id: str, masked: dict[str, str]) -> int:
+    """Replaces the text of kept messages (by message id) with their masked text."""
+    if not masked:
+        return 0
+    items = session.scalars(
+        select(NluInboxItem).where(
+            NluInboxItem.conversation_id == conversation_id,
+            NluInboxItem.message_id.in_(list(masked)),
+        )
+    ).all()
+    for item in items:
+        item.text = masked[item.message_id][:2000]
+    return len(items)
 
 
 def dismiss_item(session: Session, item_id: int) -> None:

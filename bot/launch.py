@@ -11,7 +11,13 @@ benchmark and the end-to-end tests:
   chat page and console are spread over the servers (least connections, and a
   server that refuses connections is skipped); Socket.IO connections stay on one
   server (ip_hash), since the long-polling fallback needs that. Rasa's HTTP API
-  (/conversations, /model) is not exposed through it.
+  (/conversations, /model) is not exposed through it, and a path with `..` or an
+  encoded dot, slash or backslash is refused before any routing: nginx routes on
+  the decoded, normalized path but passes the raw one on, so
+  /webhooks/..%2f..%2fconversations/x/tracker would otherwise reach the API.
+
+Every Rasa server requires the installation's API token (bot.guards); the
+readiness checks here present it.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import yaml
 
 from bot.config import PROJECT_ROOT
 from bot.errors import ConfigError
+from bot.installation import api_token
 
 BIN = Path(sys.executable).parent
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "billing.tar.gz"
@@ -95,7 +102,7 @@ def nginx_config(workdir: Path, public_port: int, rasa_ports: list[int]) -> str:
         "      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
         "      proxy_read_timeout 120s;\n"
     )
-    return f"""worker_processes 1;
+    return rf"""worker_processes 1;
 pid {workdir}/nginx.pid;
 error_log {workdir}/nginx-error.log warn;
 events {{ worker_connections 1024; }}
@@ -119,6 +126,7 @@ http {{
 {servers}  }}
   server {{
     listen 127.0.0.1:{public_port};
+    if ($request_uri ~* "\.\.|%2e|%2f|%5c") {{ return 400; }}
     location /socket.io/ {{
       proxy_pass http://rasa_sockets;
 {proxied}      proxy_set_header Upgrade $http_upgrade;
@@ -163,6 +171,11 @@ class Stack:
     @property
     def action_url(self) -> str:
         return f"http://127.0.0.1:{self.action_port}"
+
+    @property
+    def api_token(self) -> str:
+        """The HTTP API token the Rasa servers of this stack require."""
+        return api_token(self.env)
 
     def log_path(self, name: str) -> Path:
         return self.workdir / f"{name}.log"
@@ -235,13 +248,15 @@ class Stack:
 
     def wait_ready(self, timeout: float = STARTUP_SECONDS) -> None:
         """Waits until every server answers; raises with the logs' tails if one died."""
-        checks = [f"{self.action_url}/health"] + [f"{u}/status" for u in self.rasa_urls]
+        token = f"?token={self.api_token}"
+        checks = [f"{self.action_url}/health"] + [f"{u}/status{token}" for u in self.rasa_urls]
         if self.public_port is not None:
             checks.append(f"{self.url}/webhooks/rest/")
         self._wait(checks, timeout, "the bot's servers")
 
     def wait_rasa(self, index: int, timeout: float = STARTUP_SECONDS) -> None:
-        self._wait([f"{self.rasa_urls[index]}/status"], timeout, f"Rasa server {index}")
+        url = f"{self.rasa_urls[index]}/status?token={self.api_token}"
+        self._wait([url], timeout, f"Rasa server {index}")
 
     def wait_actions(self, timeout: float = 60) -> None:
         self._wait([f"{self.action_url}/health"], timeout, "the action server")

@@ -4,16 +4,20 @@ Every example is checked against the whole training set (all languages) and the
 held-out test sets, after normalizing case, white space, punctuation, entity
 markup and Latvian diacritics. Files are edited with ruamel.yaml's round trip (as
 Rasa itself does), so layout and comments stay; all changed files are replaced
-together and restored if Rasa's data validation then fails.
+together and restored if Rasa's data validation then fails. One addition at a
+time per project: two trainers labelling at once would otherwise both edit the
+file as they read it and the second write would drop the first one's example.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -32,6 +36,8 @@ PAYLOAD_ONLY_INTENTS = {"choose_card", "card_added", "card_number_in_chat", "nlu
 MAX_TEXT_LENGTH = 300
 ENTITY_MARKUP = re.compile(r"\[([^\]]*)\]\s*(?:\([^)]*\)|\{[^}]*\})")
 NEW_FILE = "trainer.yml"
+# Every character str.splitlines() and YAML end a line at: one would start a new example.
+LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
 
 
 class NluDataError(BotError):
@@ -89,15 +95,19 @@ class NluStore:
         self.domain_intents = domain_intents(project / "domain.yml")
         self._yaml = _round_trip_yaml()
         self.known: dict[str, Known] = {}
+        self._index_all()
+
+    def _index_all(self) -> None:
+        self.known = {}
         for path in sorted(self.nlu_dir.glob("*/*.yml")):
             self._index(path, path.parent.name, held_out=False)
         for lang in LANGUAGES:
-            test_file = project / "data" / "test" / f"nlu_{lang}.yml"
+            test_file = self.project / "data" / "test" / f"nlu_{lang}.yml"
             if test_file.exists():
                 self._index(test_file, lang, held_out=True)
         from bot.training_overlap import evaluation_fingerprints
 
-        self.evaluation_fingerprints = evaluation_fingerprints(project)
+        self.evaluation_fingerprints = evaluation_fingerprints(self.project)
 
     def _index(self, path: Path, lang: str, held_out: bool) -> None:
         for block in self._load(path).get("nlu") or []:
@@ -137,7 +147,7 @@ class NluStore:
             return refuse("unknown_intent", f"no intent {intent!r} in domain.yml; known: {names}")
         if intent in PAYLOAD_ONLY_INTENTS or intent.startswith("EXTERNAL_"):
             return refuse("payload_only", f"{intent} only arrives as a payload, never typed")
-        if not text.strip() or "\n" in text or len(text) > MAX_TEXT_LENGTH:
+        if not text.strip() or LINE_BREAKS.intersection(text) or len(text) > MAX_TEXT_LENGTH:
             return refuse(
                 "bad_text", f"the text must be one line of 1-{MAX_TEXT_LENGTH} characters"
             )
@@ -179,7 +189,15 @@ class NluStore:
         return None
 
     def add(self, examples: Iterable[Example], validate: bool = True) -> AddResult:
-        """Adds the acceptable examples; reports the rest. All or nothing on disk."""
+        """Adds the acceptable examples; reports the rest. All or nothing on disk.
+
+        Holds the project's NLU lock from reading the files to validating them.
+        """
+        with nlu_lock(self.nlu_dir):
+            self._index_all()
+            return self._add(examples, validate)
+
+    def _add(self, examples: Iterable[Example], validate: bool) -> AddResult:
         result = AddResult()
         accepted: list[Example] = []
         for row, example in enumerate(examples, start=1):
@@ -237,6 +255,18 @@ class NluStore:
                 else:
                     path.write_bytes(content)
             raise
+
+
+@contextmanager
+def nlu_lock(nlu_dir: Path) -> Iterator[None]:
+    """An exclusive lock on data/nlu, for threads and processes alike (flock)."""
+    nlu_dir.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(nlu_dir, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
 
 
 # Languages a trainer's example might be in by mistake (the bot's three, plus the

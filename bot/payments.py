@@ -3,8 +3,10 @@
 The simulation behaves like a card processor's sandbox: 4242 4242 4242 4242
 approves; 4000 0000 0000 0002 declines (card_declined); 4000 0000 0000 9995
 declines (insufficient_funds); 4000 0000 0000 0069 declines (expired_card); any
-other Luhn-valid number approves. The outcome travels inside the token, so any
-process can charge a card that another one tokenized.
+other Luhn-valid number approves. 4000 0000 0000 0127 is refused when it is
+tokenized (the bank says the security code is wrong), as processors' sandboxes
+do. The outcome travels inside the token, so any process can charge a card that
+another one tokenized.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ TEST_CARD_OUTCOMES = {
     "4000000000009995": "insufficient_funds",
     "4000000000000069": "expired_card",
 }
+# Refused by the processor when the card form sends them: (field, reason).
+TEST_CARD_REJECTIONS = {"4000000000000127": ("cvc", "incorrect")}
 SIMULATED_PREFIX = "tok_sim_"
 BRAND_PATTERNS = (
     ("American Express", regex.compile(r"^3[47]\d{13}$")),
@@ -116,6 +120,8 @@ class SimulatedGateway:
         brand = card_brand(number)
         if brand is None:
             raise CardRejected("number", "unsupported_brand")
+        if number in TEST_CARD_REJECTIONS:
+            raise CardRejected(*TEST_CARD_REJECTIONS[number])
         outcome = TEST_CARD_OUTCOMES.get(number, "approve")
         token = f"{SIMULATED_PREFIX}{outcome}_{secrets.token_hex(8)}"
         return TokenizedCard(token=token, brand=brand, last4=number[-4:])

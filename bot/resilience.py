@@ -30,6 +30,7 @@ from rasa.shared.core.events import BotUttered, Event, FollowupAction
 from rasa.shared.exceptions import RasaException
 
 from bot.config import PROJECT_ROOT
+from bot.guards import add_action_secret
 from bot.i18n import detect_language, resolve_language
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ _original_run = RemoteAction.run
 async def _run_or_apologize(
     self: RemoteAction, output_channel: Any, nlg: Any, tracker: Any, domain: Any
 ) -> list[Event]:
+    add_action_secret(self.action_endpoint)
     try:
         return await _original_run(self, output_channel, nlg, tracker, domain)
     except ActionExecutionRejection:
@@ -143,9 +145,11 @@ def install_strict_tracker_store() -> None:
 
 
 def install_remote_action_changes() -> None:
-    """Makes failed custom actions apologize, and their answers cheaper to check.
+    """Makes failed custom actions apologize, sign their calls, and check answers cheaper.
 
-    Idempotent; the Rasa server runs it when it loads bot.channels.
+    Every call carries the action secret (bot.guards). Idempotent; the Rasa server
+    runs it when it loads bot.channels or bot.stores (`rasa shell` loads only the
+    stores).
     """
     if RemoteAction.run is not _run_or_apologize:
         RemoteAction.run = _run_or_apologize  # type: ignore[method-assign]

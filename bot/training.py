@@ -69,11 +69,18 @@ def train_if_changed(project: Path, force: bool = False) -> tuple[Path, bool]:
 def load_into_server(url: str, model: Path, timeout: float = 300) -> None:
     """Asks the Rasa server at `url` to load `model` (Rasa's `PUT /model`).
 
+    Presents the installation's API token (bot.installation), which the server
+    requires.
+
     Raises:
         OSError: the server is not reachable or refused the model.
     """
+    from urllib.parse import quote
+
+    from bot.installation import api_token
+
     request = urllib.request.Request(
-        f"{url.rstrip('/')}/model",
+        f"{url.rstrip('/')}/model?token={quote(api_token(), safe='')}",
         data=json.dumps({"model_file": str(model.resolve())}).encode(),
         headers={"Content-Type": "application/json"},
         method="PUT",

@@ -2,15 +2,22 @@
 
 Used for the handoff packet (action server) and the console's live view (Rasa
 server): both see the same events. Card numbers never reach the tracker (the
-channels redact them), and are masked here once more.
+channels redact them), and are masked here once more. A message that held card
+data is shown as the customer's masked text. The one-time card-form link the bot
+sent is not shown: it is the customer's, and whoever opens it first can add a
+card to their account.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
-from bot.redaction import mask_card_numbers
+from bot.redaction import CARD_NUMBER_PAYLOAD, is_card_data_payload, mask_card_numbers
+
+CARD_FORM_LINK = re.compile(r"\S*/webhooks/cards/form/[A-Za-z0-9_\-]+")
+CARD_FORM_LINK_LABEL = "[card form link]"
 
 # Button payloads the customer clicked, as an agent would read them.
 PAYLOAD_LABELS = {
@@ -20,7 +27,7 @@ PAYLOAD_LABELS = {
     "/affirm": "[button] Yes",
     "/deny": "[button] No",
     "/request_human": "[button] Talk to a person",
-    "/card_number_in_chat": "[a card number, removed before it was stored]",
+    "/card_number_in_chat": "[card details masked before they were stored]",
 }
 EVENT_LABELS = {
     "pause": "Handed to a person",
@@ -45,6 +52,10 @@ def _user_text(event: dict[str, Any]) -> str | None:
         return None  # triggered by the system, not typed by anyone
     if not text:
         return None
+    if is_card_data_payload(text):
+        masked = (event.get("metadata") or {}).get("redacted_text")
+        label = PAYLOAD_LABELS[CARD_NUMBER_PAYLOAD]
+        return f"{masked} {label}" if isinstance(masked, str) and masked else label
     if text.startswith("/"):
         payload = text.split("{", 1)[0]
         if payload == "/choose_card":
@@ -84,7 +95,6 @@ def transcript(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         elif kind in EVENT_LABELS:
             role, text = "event", EVENT_LABELS[kind]
         if role and text:
-            lines.append(
-                {"role": role, "text": mask_card_numbers(text), "at": _when(event), "name": name}
-            )
+            shown = CARD_FORM_LINK.sub(CARD_FORM_LINK_LABEL, mask_card_numbers(text))
+            lines.append({"role": role, "text": shown, "at": _when(event), "name": name})
     return lines

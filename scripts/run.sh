@@ -43,6 +43,7 @@ TOKEN=$($BIN/bot token cust-lv-owner)
 cat <<INFO
 
 The bot is running on http://127.0.0.1:$RASA_PORT (REST, Socket.IO, HTTP API).
+The HTTP API needs this installation's token: .venv/bin/bot api-token
 
 Chat in the browser (demo sign-in, en/lv/zh):  http://127.0.0.1:$RASA_PORT/chat/
 Agent console:                                  http://127.0.0.1:$RASA_PORT/console/

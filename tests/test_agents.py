@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy.engine import Engine
 from bot import agents
 from bot.db import Agent, AgentSession, session_scope
 from bot.errors import AuthError
+from bot.throttle import LoginThrottle, Throttled
 
 
 def test_passwords_are_stored_as_argon2id_hashes(engine: Engine) -> None:
@@ -90,14 +92,47 @@ def test_sessions_sign_in_until_they_expire_or_end(engine: Engine) -> None:
         agents.signed_in(session, secret)
 
 
-def test_sign_ins_are_throttled_per_username_after_five_failures() -> None:
-    throttle = agents.LoginThrottle(max_failures=5, window_seconds=900)
+def test_attempts_are_counted_per_username_and_per_client() -> None:
+    throttle = LoginThrottle(max_attempts=5, max_client_attempts=8, window_seconds=900)
     for second in range(5):
-        assert throttle.retry_after("anna", now=100.0 + second) == 0
-        throttle.failed("anna", now=100.0 + second)
-    assert throttle.retry_after("anna", now=110.0) == 891
-    assert throttle.retry_after("bob", now=110.0) == 0
-    assert throttle.retry_after("anna", now=1001.0) == 0  # the oldest failure aged out
-    throttle.failed("anna", now=1002.0)
-    throttle.succeeded("anna")
-    assert throttle.retry_after("anna", now=1003.0) == 0
+        assert throttle.count("anna", "10.0.0.1", now=100.0 + second)[0] == 0
+    assert throttle.count("anna", "10.0.0.2", now=110.0)[0] == 891  # any client
+    assert throttle.count("bob", "10.0.0.1", now=110.0)[0] == 0
+    for name in ("carl", "dina"):
+        assert throttle.count(name, "10.0.0.1", now=111.0)[0] == 0
+    assert throttle.count("erik", "10.0.0.1", now=112.0)[0] == 889  # that client's 8 are used
+    assert throttle.count("erik", "10.0.0.3", now=112.0)[0] == 0
+    assert throttle.count("anna", "10.0.0.4", now=1001.0)[0] == 0  # the oldest aged out
+
+
+def test_a_success_clears_the_username_and_does_not_charge_the_client() -> None:
+    throttle = LoginThrottle(max_attempts=2, max_client_attempts=2, window_seconds=900)
+    _, member = throttle.count("anna", "10.0.0.1", now=100.0)
+    throttle.count("anna", "10.0.0.1", now=101.0)
+    throttle.forget("anna", "10.0.0.1", member)
+    assert throttle.count("anna", "10.0.0.1", now=102.0)[0] == 0
+
+
+def test_two_hundred_concurrent_attempts_check_at_most_five_passwords() -> None:
+    throttle = LoginThrottle(max_attempts=5, concurrent_checks=2)
+    checks, at_once, most_at_once = [], 0, 0
+
+    async def try_once() -> str:
+        nonlocal at_once, most_at_once
+        try:
+            async with throttle.attempt("anna", "10.0.0.1"):
+                at_once += 1
+                most_at_once = max(most_at_once, at_once)
+                checks.append(1)
+                await asyncio.sleep(0.01)  # the password hash
+                at_once -= 1
+                return "checked"
+        except Throttled:
+            return "refused"
+
+    async def everyone() -> list[str]:
+        return await asyncio.gather(*(try_once() for _ in range(200)))
+
+    outcomes = asyncio.run(everyone())
+    assert outcomes.count("checked") == len(checks) == 5 and outcomes.count("refused") == 195
+    assert most_at_once == 1  # one check at a time per username

@@ -1,4 +1,7 @@
-"""Customer tokens: only a valid HS256 token with a subject identifies a customer."""
+"""Customer tokens: only a valid HS256 token with a subject identifies a customer.
+
+The channel verifies the token and keeps only a reference bound to the conversation.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,14 @@ import time
 import jwt
 import pytest
 
-from bot.auth import customer_from_metadata, issue_token, verify_token
+from bot.auth import (
+    REFERENCE_METADATA_KEY,
+    customer_from_metadata,
+    customer_reference,
+    issue_token,
+    verified_metadata,
+    verify_token,
+)
 from bot.config import DEVELOPMENT_AUTH_SECRET, load_settings
 from bot.errors import AuthError, ConfigError
 
@@ -24,9 +34,33 @@ def test_a_valid_token_names_its_customer() -> None:
     assert verify_token(issue_token("cust-lv-owner", SECRET, 60), SECRET) == "cust-lv-owner"
 
 
-def test_the_customer_comes_from_metadata() -> None:
-    metadata = {"customer_token": issue_token("cust-en-owner", SECRET, 60), "language": "en"}
-    assert customer_from_metadata(metadata, SECRET) == "cust-en-owner"
+def test_the_channel_keeps_a_reference_not_the_token() -> None:
+    token = issue_token("cust-en-owner", SECRET, 60)
+    stored = verified_metadata({"customer_token": token, "language": "en"}, "conv-1", SECRET)
+    assert set(stored) == {REFERENCE_METADATA_KEY, "language"} and token not in str(stored)
+    assert customer_from_metadata(stored, "conv-1", SECRET) == "cust-en-owner"
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        pytest.param(
+            customer_reference("cust-en-owner", "conv-2", SECRET), id="other-conversation"
+        ),
+        pytest.param(customer_reference("cust-en-owner", "conv-1", "x" * 40), id="other-secret"),
+        pytest.param("cust-en-owner:" + "0" * 32, id="forged"),
+        pytest.param("cust-en-owner", id="bare-id"),
+        pytest.param(issue_token("cust-en-owner", SECRET, 60), id="a-token"),
+    ],
+)
+def test_a_reference_counts_only_for_its_conversation(reference: str) -> None:
+    with pytest.raises(AuthError):
+        customer_from_metadata({REFERENCE_METADATA_KEY: reference}, "conv-1", SECRET)
+
+
+def test_a_client_cannot_send_its_own_reference() -> None:
+    forged = {REFERENCE_METADATA_KEY: customer_reference("cust-en-owner", "conv-1", SECRET)}
+    assert verified_metadata(forged, "conv-1", SECRET) == {}
 
 
 @pytest.mark.parametrize(
@@ -68,13 +102,17 @@ def test_the_customer_comes_from_metadata() -> None:
 )
 def test_a_bad_token_is_refused(token) -> None:
     with pytest.raises(AuthError):
-        customer_from_metadata({"customer_token": token}, SECRET)
+        verify_token(token, SECRET)
+    stored = verified_metadata({"customer_token": token, "language": "lv"}, "conv-1", SECRET)
+    assert stored == {"language": "lv"}
+    with pytest.raises(AuthError):
+        customer_from_metadata(stored, "conv-1", SECRET)
 
 
 @pytest.mark.parametrize("metadata", [None, [], "x", {}])
-def test_metadata_without_a_token_is_refused(metadata) -> None:
+def test_metadata_without_a_reference_is_refused(metadata) -> None:
     with pytest.raises(AuthError):
-        customer_from_metadata(metadata, SECRET)
+        customer_from_metadata(metadata, "conv-1", SECRET)
 
 
 def test_production_refuses_the_development_secret() -> None:
@@ -88,6 +126,16 @@ def test_production_refuses_the_development_secret() -> None:
 
 def test_development_falls_back_to_its_default_secret() -> None:
     assert load_settings({}).auth_secret == DEVELOPMENT_AUTH_SECRET
+    assert not load_settings({"BOT_ENV": " Development "}).is_production
+
+
+@pytest.mark.parametrize("environment", ["prod", "staging", "Production ", "live", ""])
+def test_any_other_environment_is_production_and_fails_closed(environment: str) -> None:
+    with pytest.raises(ConfigError):
+        load_settings({"BOT_ENV": environment})
+    with pytest.raises(ConfigError):
+        load_settings({"BOT_ENV": environment, "BOT_AUTH_SECRET": DEVELOPMENT_AUTH_SECRET})
+    assert load_settings({"BOT_ENV": environment, "BOT_AUTH_SECRET": SECRET}).is_production
 
 
 @pytest.mark.parametrize(

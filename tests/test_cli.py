@@ -11,6 +11,8 @@ import pytest
 
 from bot.auth import verify_token
 from bot.cli import main
+from bot.config import DEVELOPMENT_AUTH_SECRET
+from bot.errors import AuthError
 from tests.conftest import TEST_SECRET
 
 BOT = Path(sys.executable).parent / "bot"
@@ -108,3 +110,69 @@ def test_handoff_list_prints_the_open_tickets_as_json() -> None:
     assert ticket["packet"]["customer"]["name"] == "Līga Kalniņa"
     table = _run_bot("handoff", "list").stdout
     assert "#1 in queue" in table and "Līga Kalniņa" in table
+
+
+def _serve(tmp_path: Path, *args: str, **environ: str) -> subprocess.CompletedProcess[str]:
+    """`bot serve` as an operator starts it. The lock store points nowhere, so that a
+    start that gets past the checks stops at once, before starting any process."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/bot.db",
+        "BOT_LOCK_STORE_URL": "redis://127.0.0.1:1/0",
+    }
+    for key in ("BOT_AUTH_SECRET", "BOT_ENV"):
+        env.pop(key, None)
+    env.update(environ)
+    command = [str(BOT), "serve", "--rasa-workers", "2", "--workdir", str(tmp_path / "serve")]
+    return subprocess.run(
+        command + list(args), env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    ("environ", "refusal"),
+    [
+        pytest.param({}, "BOT_AUTH_SECRET", id="no-secret"),
+        pytest.param({"BOT_ENV": "prod"}, "BOT_AUTH_SECRET", id="bot-env-prod"),
+        pytest.param(
+            {"BOT_ENV": "staging", "BOT_AUTH_SECRET": DEVELOPMENT_AUTH_SECRET},
+            "development BOT_AUTH_SECRET",
+            id="development-secret",
+        ),
+        pytest.param(
+            {"BOT_ENV": "development", "BOT_AUTH_SECRET": TEST_SECRET}, "--demo", id="dev-env"
+        ),
+    ],
+)
+def test_bot_serve_refuses_development_security(tmp_path: Path, environ, refusal) -> None:
+    result = _serve(tmp_path, **environ)
+    assert result.returncode == 2 and refusal in result.stderr, result.stderr
+    assert "lock store" not in result.stderr  # refused before anything else
+
+
+def test_bot_serve_refuses_demo_passwords_unless_demo(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/bot.db", "BOT_ENV": "development"}
+    subprocess.run([str(BOT), "demo", "seed"], env=env, check=True, capture_output=True)
+    refused = _serve(tmp_path, BOT_AUTH_SECRET=TEST_SECRET)
+    assert refused.returncode == 2 and "anna, toms" in refused.stderr, refused.stderr
+    demo = _serve(tmp_path, "--demo")  # the demo may: it stops only at the missing Redis
+    assert demo.returncode == 2 and "lock store" in demo.stderr, demo.stderr
+
+
+def test_seeding_never_changes_an_existing_accounts_password(tmp_path: Path) -> None:
+    from bot.agents import authenticate, hash_password
+    from bot.db import Agent, make_engine, session_scope
+    from bot.demo import DEMO_AGENT_PASSWORD
+
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/bot.db", "BOT_ENV": "development"}
+    subprocess.run([str(BOT), "demo", "seed"], env=env, check=True, capture_output=True)
+    engine = make_engine(env["DATABASE_URL"])
+    with session_scope(engine) as session:
+        anna = session.query(Agent).filter_by(username="anna").one()
+        anna.password_hash = hash_password("anna-chose-her-own")
+    subprocess.run([str(BOT), "demo", "seed"], env=env, check=True, capture_output=True)
+    with session_scope(engine) as session:
+        assert authenticate(session, "anna", "anna-chose-her-own").username == "anna"
+        with pytest.raises(AuthError):
+            authenticate(session, "anna", DEMO_AGENT_PASSWORD)
+    engine.dispose()

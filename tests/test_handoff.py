@@ -147,7 +147,7 @@ def test_the_packet_holds_what_an_agent_needs_and_no_card_number(seeded_engine: 
     assert "Visa ending 4242: declined (expired_card)" in packet["tried"][1]
     lines = [(line["role"], line["text"], line["name"]) for line in packet["transcript"]]
     assert lines == [
-        ("customer", "Mana karte [card number removed]", None),
+        ("customer", "Mana karte •••• •••• •••• ••••", None),
         ("bot", "Nerakstiet kartes numuru sarunā.", None),
         ("customer", "[button] Change the expiry date", None),
         ("event", "Handed to a person", None),

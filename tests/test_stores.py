@@ -149,7 +149,7 @@ def test_the_tracker_store_on_postgresql(monkeypatch: pytest.MonkeyPatch) -> Non
         ("  hello \u0000there\u001b ", "hello there"),
         ("line\r\nnext", "line\nnext"),
         ("Cafe\u0301", "Café"),
-        ("my card 4242 4242 4242 4242", "/card_number_in_chat"),
+        ("one\u2028- two", "one\n- two"),
         ("👍", "👍"),
     ],
 )
@@ -186,16 +186,53 @@ def test_endpoints_name_the_env_stores_and_follow_the_action_port(tmp_path: Path
     assert endpoints["event_broker"]["type"] == "bot.inbox.InboxEventBroker"
 
 
-def test_sign_in_failures_are_counted_across_processes(redis_store: AtomicRedisLockStore) -> None:
-    from bot.agents import RedisLoginThrottle
+def test_sign_in_attempts_are_counted_across_processes(redis_store: AtomicRedisLockStore) -> None:
+    import asyncio
 
-    prefix = f"test{uuid.uuid4().hex[:8]}"
-    first, second = (RedisLoginThrottle(REDIS_URL, prefix) for _ in range(2))
-    for throttle in (first, second, first, second):
-        throttle.failed("anna")
-    assert first.retry_after("anna") == 0 and second.retry_after("anna") == 0
-    second.failed("anna")
-    assert 0 < first.retry_after("anna") <= 901
-    assert second.retry_after("bob") == 0
-    first.succeeded("anna")
-    assert second.retry_after("anna") == 0
+    from bot.throttle import RedisLoginThrottle
+
+    async def scenario() -> list[int]:
+        prefix = f"test{uuid.uuid4().hex[:8]}"
+        first, second = (RedisLoginThrottle(REDIS_URL, prefix) for _ in range(2))
+        waits = []
+        for throttle in (first, second, first, second, first, second):
+            waits.append((await throttle.count_attempt("anna", "10.0.0.1"))[0])
+        waits.append((await second.count_attempt("bob", "10.0.0.1"))[0])
+        wait, member = await first.count_attempt("carl", "10.0.0.2")
+        await first.forget_attempt("carl", "10.0.0.2", member)
+        waits.append((await second.count_attempt("carl", "10.0.0.2"))[0])
+        return waits
+
+    waits = asyncio.run(scenario())
+    assert waits[:5] == [0, 0, 0, 0, 0] and 0 < waits[5] <= 901
+    assert waits[6:] == [0, 0]
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+def test_a_conversation_lock_outlives_a_long_turn(
+    kind: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """A turn that takes longer than a ticket's lifetime keeps the next message waiting."""
+    import bot.stores as stores
+    from bot.stores import QuickInMemoryLockStore
+
+    monkeypatch.setattr(stores, "TICKET_LIFETIME_SECONDS", 0.4, raising=False)
+    monkeypatch.setattr(stores, "TICKET_RENEW_SECONDS", 0.1, raising=False)
+    store = QuickInMemoryLockStore() if kind == "memory" else request.getfixturevalue("redis_store")
+    order: list[str] = []
+
+    async def turn(name: str, seconds: float) -> None:
+        async with store.lock("conv-long", lock_lifetime=0.4):
+            order.append(f"{name} in")
+            await asyncio.sleep(seconds)
+            order.append(f"{name} out")
+
+    async def two_messages() -> None:
+        long_turn = asyncio.create_task(turn("long", 1.5))
+        await asyncio.sleep(0.05)
+        await turn("next", 0)
+        await long_turn
+
+    asyncio.run(two_messages())
+    assert order == ["long in", "long out", "next in", "next out"]
+    assert store.get_lock("conv-long") is None  # nothing left behind

@@ -26,7 +26,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.auth import issue_token
+from bot.auth import REFERENCE_METADATA_KEY, customer_reference
 from bot.billing import Card, add_card
 from bot.card_forms import LinkUnusable, language_of, open_link, record_rejected_post, use_link
 from bot.config import get_settings
@@ -171,6 +171,11 @@ class CardFormInput(InputChannel):
             except LinkUnusable:
                 return render_unusable(await _unusable_language(request, link))
             except CardRejected as rejected:
+                # The gateway's refusals count toward the link's strikes like ours do.
+                try:
+                    await asyncio.to_thread(_reject, link)
+                except LinkUnusable:
+                    return render_unusable(form.language)
                 errors = {rejected.field: f"{rejected.field}_{rejected.reason}"}
                 return render_form(form.language, errors, fields)
             await self._continue_conversation(request, on_new_message, form, card)
@@ -193,16 +198,13 @@ class CardFormInput(InputChannel):
         for channel in getattr(request.app.ctx, "input_channels", []):
             if channel.name() == channel_name:
                 output = channel.get_output_channel()
-        settings = get_settings()
+        reference = customer_reference(form.customer_id, form.sender_id, get_settings().auth_secret)
         message = UserMessage(
             "/card_added" + json.dumps({"card_id": str(card.id)}),
             output or CollectingOutputChannel(),
             form.sender_id,
             input_channel=channel_name or "cards",
-            metadata={
-                "customer_token": issue_token(form.customer_id, settings.auth_secret, 300),
-                "language": form.language,
-            },
+            metadata={REFERENCE_METADATA_KEY: reference, "language": form.language},
         )
         await on_new_message(message)
 

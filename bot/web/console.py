@@ -8,6 +8,10 @@ Security: the session cookie is HttpOnly and SameSite=Strict and holds a random
 secret (only its hash is stored); every state change needs the session's CSRF
 token (header X-CSRF-Token, or form field csrf_token) and, when the browser sends
 one, an Origin of this server. The pages build their DOM with textContent only.
+Sign-in attempts are counted before the password is checked (bot.throttle); in
+production a demo account's published password never signs in. Conversation ids
+stay on the server (the console addresses tickets by their number), and card data
+in an agent's reply is masked before it is stored or sent.
 """
 
 from __future__ import annotations
@@ -28,12 +32,15 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import agents, handoff
-from bot.auth import issue_token
+from bot.auth import REFERENCE_METADATA_KEY, customer_reference
 from bot.channels import BotSocketIOOutput, touch_ticket
 from bot.config import get_settings
 from bot.db import app_engine, session_scope
+from bot.demo import DEMO_AGENTS
 from bot.errors import AuthError, NotFound
 from bot.inbound import strip_controls
+from bot.redaction import mask_card_data
+from bot.throttle import Throttled, login_throttle
 from bot.transcript import transcript
 from bot.web.common import STATIC_ROOT, json_error, page, serve_file
 
@@ -43,7 +50,8 @@ SESSION_COOKIE = "console_session"
 LOGIN_COOKIE = "console_login"
 MAX_REPLY_CHARS = 2000
 CONSOLE_FILES = {"console.js", "console.css", "inbox.js", "common.js"}
-LOGIN_THROTTLE = agents.login_throttle()
+LOGIN_THROTTLE = login_throttle()
+LOOPBACK = ("127.0.0.1", "::1")
 
 
 def _cookie(resp: HTTPResponse, name: str, value: str, max_age: int) -> None:
@@ -64,6 +72,20 @@ def same_origin(request: Request) -> bool:
         return origin is None
     parts = urlsplit(origin)
     return parts.netloc == request.host
+
+
+def client_address(request: Request) -> str:
+    """The client's address; behind this project's nginx, the one nginx saw."""
+    peer = request.ip or ""
+    forwarded = request.headers.get("x-forwarded-for")
+    if peer in LOOPBACK and forwarded:
+        return forwarded.split(",")[-1].strip() or peer
+    return peer
+
+
+def public_view(view: dict[str, Any]) -> dict[str, Any]:
+    """A ticket as the browser gets it: without the conversation id."""
+    return {k: v for k, v in view.items() if k != "conversation_id"}
 
 
 def _current(request: Request) -> agents.SignedIn:
@@ -148,18 +170,17 @@ class AgentConsole(InputChannel):
                 return _login_page("The sign-in form expired. Please try again.", 403)
             username = strip_controls(request.form.get("username") or "").strip().lower()[:100]
             password = strip_controls(request.form.get("password") or "")[:1000]
-            wait = LOGIN_THROTTLE.retry_after(username)
-            if wait:
-                minutes = max(1, round(wait / 60))
-                return _login_page(
-                    f"Too many failed sign-ins. Try again in {minutes} minute(s).", 429
-                )
             try:
-                secret = await asyncio.to_thread(_sign_in, username, password)
+                async with LOGIN_THROTTLE.attempt(username, client_address(request)) as attempt:
+                    secret = await asyncio.to_thread(_sign_in, username, password)
+                    attempt.succeeded()
+            except Throttled as throttled:
+                minutes = max(1, round(throttled.retry_after / 60))
+                return _login_page(
+                    f"Too many sign-in attempts. Try again in {minutes} minute(s).", 429
+                )
             except AuthError:
-                LOGIN_THROTTLE.failed(username)
                 return _login_page("Wrong username or password.", 401)
-            LOGIN_THROTTLE.succeeded(username)
             resp = response.redirect("/console/")
             _cookie(resp, SESSION_COOKIE, secret, agents.SESSION_HOURS * 3600)
             del resp.cookies[LOGIN_COOKIE]
@@ -183,7 +204,8 @@ class AgentConsole(InputChannel):
                 return json_error(401, "signed_out", "Please sign in again")
             views = await asyncio.to_thread(_open_views, who.agent_id)
             agent = {"username": who.username, "display_name": who.display_name}
-            return response.json({"agent": agent, "tickets": views}, headers=_no_store())
+            tickets = [public_view(v) for v in views]
+            return response.json({"agent": agent, "tickets": tickets}, headers=_no_store())
 
         @console.get("/api/tickets/<ticket_id:int>")
         async def ticket(request: Request, ticket_id: int) -> HTTPResponse:
@@ -197,7 +219,8 @@ class AgentConsole(InputChannel):
             tracker = await request.app.ctx.agent.tracker_store.retrieve(view["conversation_id"])
             events = [e.as_dict() for e in tracker.events] if tracker else []
             return response.json(
-                {"ticket": view, "transcript": transcript(events)}, headers=_no_store()
+                {"ticket": public_view(view), "transcript": transcript(events)},
+                headers=_no_store(),
             )
 
         @console.post("/api/tickets/<ticket_id:int>/<verb:(claim|reply|handback|close)>")
@@ -232,7 +255,7 @@ class AgentConsole(InputChannel):
             view["conversation_id"],
             {"custom": {"handoff": {"status": "active", "agent": who.display_name}}},
         )
-        return response.json({"ticket": view})
+        return response.json({"ticket": public_view(view)})
 
     @staticmethod
     async def _reply(request: Request, ticket_id: int, who: agents.SignedIn) -> HTTPResponse:
@@ -243,6 +266,7 @@ class AgentConsole(InputChannel):
         text = strip_controls(text).strip()
         if len(text) > MAX_REPLY_CHARS:
             return json_error(400, "too_long", f"At most {MAX_REPLY_CHARS} characters")
+        text = mask_card_data(text)
         view = await asyncio.to_thread(_held, ticket_id, who.agent_id)
         conversation_id = view["conversation_id"]
         event = BotUttered(text, metadata={"agent": who.display_name, "agent_id": who.agent_id})
@@ -275,8 +299,8 @@ class AgentConsole(InputChannel):
         # the ticket was opened for (the same trust as the card form's follow-up).
         metadata: dict[str, Any] = {}
         if customer_id:
-            settings = get_settings()
-            metadata["customer_token"] = issue_token(customer_id, settings.auth_secret, 300)
+            reference = customer_reference(customer_id, conversation_id, get_settings().auth_secret)
+            metadata[REFERENCE_METADATA_KEY] = reference
         intent = "EXTERNAL_handed_back" if status == "handed_back" else "EXTERNAL_handoff_closed"
         await on_new_message(
             UserMessage(
@@ -287,7 +311,7 @@ class AgentConsole(InputChannel):
                 metadata=metadata,
             )
         )
-        return response.json({"ticket": view})
+        return response.json({"ticket": public_view(view)})
 
 
 def _no_store() -> dict[str, str]:
@@ -325,6 +349,10 @@ async def _append(request: Request, conversation_id: str, events: list[Any]) -> 
 
 
 def _sign_in(username: str, password: str) -> str:
+    if get_settings().is_production and (username, password) in {
+        (name, demo_password) for name, _, demo_password, _ in DEMO_AGENTS
+    }:
+        raise AuthError("a demo account's password never signs in in production")
     with session_scope(app_engine()) as session:
         agent = agents.authenticate(session, username, password)
         return agents.start_session(session, agent)

@@ -39,14 +39,14 @@ def _intents() -> list[str]:
 
 def _items(language: str | None) -> list[dict[str, Any]]:
     with session_scope(app_engine()) as session:
-        return [item_view(i) for i in list_items(session, language)]
+        return [item_view(i, with_conversation=False) for i in list_items(session, language)]
 
 
 def _label(item_id: int, intent: str) -> dict[str, Any]:
     with session_scope(app_engine()) as session:
         outcome = label_item(session, item_id, intent, get_settings().project_dir)
         result = outcome.result
-        view = item_view(session.get(NluInboxItem, item_id))
+        view = item_view(session.get(NluInboxItem, item_id), with_conversation=False)
     return {
         "item": view,
         "invalid": outcome.invalid,
@@ -61,7 +61,7 @@ def _label(item_id: int, intent: str) -> dict[str, Any]:
 def _dismiss(item_id: int) -> dict[str, Any]:
     with session_scope(app_engine()) as session:
         dismiss_item(session, item_id)
-        return item_view(session.get(NluInboxItem, item_id))
+        return item_view(session.get(NluInboxItem, item_id), with_conversation=False)
 
 
 class TrainerInbox(InputChannel):

@@ -2,8 +2,8 @@
 
 The widget talks to Rasa over the Socket.IO channel (bot.channels). The page holds
 no token: the demo sign-in asks this endpoint for one, for a demo customer only,
-and never when BOT_ENV=production (a real deployment signs customers in through
-its own account system and hands the widget their token).
+and never in production, i.e. with any BOT_ENV but development (a real deployment
+signs customers in through its own account system and hands the widget their token).
 """
 
 from __future__ import annotations

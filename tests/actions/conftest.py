@@ -14,7 +14,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.auth import issue_token
+from bot.auth import issue_token, verified_metadata
 from bot.config import PROJECT_ROOT
 from tests.conftest import TEST_SECRET
 
@@ -27,7 +27,7 @@ def make_tracker(
     slots: dict[str, Any] | None = None,
 ) -> Tracker:
     return Tracker(
-        sender_id="test-sender",
+        sender_id=SENDER,
         slots={"language": language, **(slots or {})},
         latest_message={
             "text": text,
@@ -43,8 +43,13 @@ def make_tracker(
     )
 
 
+SENDER = "test-sender"
+
+
 def token_for(customer_id: str, ttl: int = 600) -> dict[str, str]:
-    return {"customer_token": issue_token(customer_id, TEST_SECRET, ttl)}
+    """The metadata the channel stores for a message with this customer's token."""
+    token = {"customer_token": issue_token(customer_id, TEST_SECRET, ttl)}
+    return verified_metadata(token, SENDER, TEST_SECRET)
 
 
 def run_action(action: Action, tracker: Tracker, domain: dict[str, Any]):

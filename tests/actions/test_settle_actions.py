@@ -103,7 +103,7 @@ def _validate(text: str, intent: str = "change_expiry", failures: float = 0, **k
         slots={"expiry_failures": failures, **kw},
     )
     dispatcher = CollectingDispatcher()
-    result = ValidateExpiryForm().validate_new_expiry(text, dispatcher, tracker, {})
+    result = asyncio.run(ValidateExpiryForm().validate_new_expiry(text, dispatcher, tracker, {}))
     return result, _responses(dispatcher.messages)
 
 

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import threading
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from bot.chat import send
 from bot.config import PROJECT_ROOT
 from bot.db import create_schema, make_engine, session_scope
 from bot.demo import DEMO_AGENT_PASSWORD, DEMO_TRAINER_PASSWORD, seed_demo, seed_demo_agents
+from bot.installation import api_token
 from bot.launch import Stack
 from tests.conftest import TEST_SECRET, copy_project
 
@@ -37,6 +39,8 @@ AGENT_PASSWORDS = {
     "anna": DEMO_AGENT_PASSWORD,
     "bob": SECOND_AGENT_PASSWORD,
     "toms": DEMO_TRAINER_PASSWORD,
+    "tess": "tess-password-123",  # a second trainer
+    "pat": "pat-password-12345",  # an agent of the production-mode tests
 }
 
 
@@ -52,53 +56,89 @@ class BotServers:
     workdir: Path
     database_url: str
     project: Path
+    action_url: str = ""
 
     def send(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[dict]:
         return send(self.url, sender, text, metadata or {}, timeout=60)
 
     def parse(self, text: str) -> dict[str, Any]:
         request = urllib.request.Request(
-            f"{self.url}/model/parse",
+            f"{self.url}/model/parse?token={api_token()}",
             data=json.dumps({"text": text}).encode(),
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=60) as response:
             return json.loads(response.read().decode())
 
+    def tracker(self, sender: str) -> list[dict[str, Any]]:
+        """The conversation's events, read through the HTTP API with the installation's token."""
+        return tracker_events(self.url, sender)
+
     def token(self, customer_id: str, ttl: int = 600) -> dict[str, str]:
         return {"customer_token": issue_token(customer_id, TEST_SECRET, ttl)}
 
 
-class WidgetSocket:
-    """A chat widget's Socket.IO connection: asks for a session, collects bot messages."""
+def tracker_events(url: str, sender: str) -> list[dict[str, Any]]:
+    quoted = urllib.parse.quote(sender, safe="")
+    with urllib.request.urlopen(
+        f"{url}/conversations/{quoted}/tracker?token={api_token()}", timeout=60
+    ) as response:
+        return json.loads(response.read().decode()).get("events") or []
 
-    def __init__(self, url: str, requested_session: str) -> None:
+
+class WidgetSocket:
+    """A chat widget's Socket.IO connection: asks for a session, collects what it receives.
+
+    `requested` is a session id to ask for (None: a new one), and `secret` the
+    session secret the server handed out with it.
+    """
+
+    def __init__(self, url: str, requested: str | None = None, secret: str | None = None) -> None:
         import socketio
 
         self.client = socketio.Client(reconnection=False)
         self.received: list[dict[str, Any]] = []
+        self.stored: list[dict[str, Any]] = []
         self.session_id = ""
-        confirmed = threading.Event()
+        self.session_secret = ""
+        self._confirmed = threading.Event()
 
         @self.client.on("session_confirm")
-        def on_confirm(session_id: str) -> None:
-            self.session_id = session_id
-            confirmed.set()
+        def on_confirm(confirm: Any) -> None:
+            if isinstance(confirm, dict):
+                self.session_id = confirm.get("session_id") or ""
+                self.session_secret = confirm.get("session_secret") or ""
+            else:
+                self.session_id = confirm
+            self._confirmed.set()
 
         @self.client.on("bot_uttered")
         def on_bot(message: dict[str, Any]) -> None:
             self.received.append(message)
 
+        @self.client.on("message_stored")
+        def on_stored(note: dict[str, Any]) -> None:
+            self.stored.append(note)
+
         self.client.connect(url, socketio_path="/socket.io", transports=["websocket"])
-        self.client.emit("session_request", {"session_id": requested_session})
-        if not confirmed.wait(30):
+        self.request_session(requested, secret)
+
+    def request_session(self, requested: str | None = None, secret: str | None = None) -> str:
+        self._confirmed.clear()
+        request: dict[str, Any] = {"session_id": requested}
+        if secret is not None:
+            request["session_secret"] = secret
+        self.client.emit("session_request", request)
+        if not self._confirmed.wait(30):
             self.close()
             raise AssertionError("no session_confirm from the server")
+        return self.session_id
 
-    def say(self, text: str, metadata: dict[str, Any]) -> None:
-        self.client.emit(
-            "user_uttered", {"message": text, "session_id": self.session_id, "metadata": metadata}
-        )
+    def say(self, text: str, metadata: dict[str, Any], message_id: str | None = None) -> None:
+        data = {"message": text, "session_id": self.session_id, "metadata": metadata}
+        if message_id:
+            data["message_id"] = message_id
+        self.client.emit("user_uttered", data)
 
     def close(self) -> None:
         self.client.disconnect()
@@ -133,6 +173,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotServers]:
         seed_demo(session)
         seed_demo_agents(session)
         add_agent(session, "bob", SECOND_AGENT_PASSWORD, "Bob")
+        add_agent(session, "tess", AGENT_PASSWORDS["tess"], "Tess", "trainer")
     engine.dispose()
 
     # The console's NLU inbox writes training examples: to a copy, never the repo.
@@ -152,6 +193,12 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotServers]:
         stack.stop()
         pytest.fail(str(error))
     try:
-        yield BotServers(url=url, workdir=workdir, database_url=database_url, project=project)
+        yield BotServers(
+            url=url,
+            workdir=workdir,
+            database_url=database_url,
+            project=project,
+            action_url=stack.action_url,
+        )
     finally:
         stack.stop()

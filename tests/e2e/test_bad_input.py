@@ -47,11 +47,7 @@ def _post_raw(servers: BotServers, body: bytes, content_type: str = "application
 
 
 def _user_events(servers: BotServers, sender: str) -> list[str]:
-    with urllib.request.urlopen(
-        f"{servers.url}/conversations/{urllib.parse.quote(sender)}/tracker", timeout=30
-    ) as response:
-        events = json.loads(response.read()).get("events") or []
-    return [e.get("text") for e in events if e.get("event") == "user"]
+    return [e.get("text") for e in servers.tracker(sender) if e.get("event") == "user"]
 
 
 def _db(servers: BotServers, query: str) -> list[tuple]:
@@ -300,7 +296,7 @@ def test_the_console_answers_bad_input_without_a_500(servers: BotServers) -> Non
     json_login = requests.post(f"{servers.url}/console/login", json=[1, 2], timeout=30)
     assert json_login.status_code == 403
 
-    anna = Console(servers.url, "anna")
+    anna = Console(servers.url, "anna", servers.database_url)
     sender = f"console-{uuid.uuid4().hex[:8]}"
     servers.send(sender, "I want to talk to a person", servers.token("cust-en-owner"))
     ticket_id = anna.ticket_of(sender)["id"]

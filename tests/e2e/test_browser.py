@@ -262,3 +262,42 @@ def test_a_trainer_labels_and_dismisses_in_the_inbox_page(servers: BotServers, b
     )
     nlu = (servers.project / "data" / "nlu" / "lv" / "card_options.yml").read_text("utf-8")
     assert "- kā lai nomainu to kartes lietu?" in nlu
+
+
+def _stored(driver: WebDriver) -> dict[str, str]:
+    return driver.execute_script(
+        "const kept = {}; for (let i = 0; i < localStorage.length; i++) {"
+        " const key = localStorage.key(i); kept[key] = localStorage.getItem(key); } return kept;"
+    )
+
+
+def test_a_card_number_typed_in_the_widget_is_masked_and_not_kept(
+    servers: BotServers, browser
+) -> None:
+    customer = browser()
+    _sign_in_customer(customer, servers.url, "cust-zh-nonowner")
+    Select(customer.find_element(By.CSS_SELECTOR, "#language")).select_by_value("zh")
+    _say(customer, "我的新卡号是4000\u30000566\u30005566\u30005556")
+    bubble = _wait(
+        customer,
+        lambda d: d.find_elements(By.CSS_SELECTOR, ".msg.user.redacted"),
+        "the customer's bubble, masked by the server",
+    )[0]
+    assert bubble.text == "我的新卡号是••••\u3000••••\u3000••••\u3000••••"
+    _wait(
+        customer,
+        lambda d: any("已隐藏" in t for t in _texts(d, ".msg.bot")),
+        "the bot saying, in Chinese, that it masked the card details",
+    )
+    kept = _stored(customer)
+    assert any(key.startswith("bb.log.") for key in kept)
+    assert not any("0566" in value for value in kept.values()), kept
+
+    customer.refresh()
+    _wait(customer, lambda d: d.find_elements(By.CSS_SELECTOR, ".msg.user.redacted"), "reload")
+    assert "0566" not in customer.find_element(By.CSS_SELECTOR, "#messages").text
+
+    customer.find_element(By.CSS_SELECTOR, "#sign-out").click()
+    _wait(customer, lambda d: not d.find_elements(By.CSS_SELECTOR, ".msg.user"), "signed out")
+    left = _stored(customer)
+    assert not any(k.startswith(("bb.log.", "bb.session")) for k in left), left

@@ -26,13 +26,22 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from bot.agents import add_agent
 from bot.auth import issue_token
 from bot.db import create_schema, drop_database, ensure_database, make_engine, session_scope
 from bot.demo import seed_demo, seed_demo_agents
 from bot.launch import Stack, find_nginx
 from bot.resilience import response_text
 from tests.conftest import POSTGRES_URL, TEST_SECRET, copy_project, service_missing
-from tests.e2e.conftest import STARTUP_SECONDS, WidgetSocket, _free_port, _train, server_env
+from tests.e2e.conftest import (
+    AGENT_PASSWORDS,
+    STARTUP_SECONDS,
+    WidgetSocket,
+    _free_port,
+    _train,
+    server_env,
+    tracker_events,
+)
 from tests.e2e.tcp_proxy import TcpProxy
 from tests.e2e.test_handoff import Console, _wait_for
 
@@ -66,17 +75,11 @@ class Production:
             return error.code, json.loads(error.read() or b"[]")
 
     def user_messages(self, sender: str) -> list[str]:
-        with urllib.request.urlopen(
-            f"{self.stack.rasa_urls[0]}/conversations/{sender}/tracker", timeout=60
-        ) as response:
-            events = json.loads(response.read())["events"]
+        events = tracker_events(self.stack.rasa_urls[0], sender)
         return [e["text"] for e in events if e["event"] == "user"]
 
     def tracker_events(self, sender: str) -> list[dict[str, Any]]:
-        with urllib.request.urlopen(
-            f"{self.stack.rasa_urls[1]}/conversations/{sender}/tracker", timeout=60
-        ) as response:
-            return json.loads(response.read())["events"]
+        return tracker_events(self.stack.rasa_urls[1], sender)
 
     def balance_status(self) -> list[tuple[str, int]]:
         engine = make_engine(self.database_url)
@@ -128,7 +131,9 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Production]:
     create_schema(engine)
     with session_scope(engine) as session:
         seed_demo(session)
+        # Left from a demo run on this database: in production they never sign in.
         seed_demo_agents(session)
+        add_agent(session, "pat", AGENT_PASSWORDS["pat"], "Pat")
     engine.dispose()
 
     target = make_url(REDIS_URL)
@@ -136,6 +141,8 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Production]:
     relay.start()
     public_port = _free_port()
     env = server_env(
+        # Not "production": any value but "development" must mean production.
+        BOT_ENV="live",
         DATABASE_URL=database_url,
         BOT_TRACKER_STORE_URL=database_url,
         BOT_LOCK_STORE_URL=f"redis://127.0.0.1:{relay.port}/{target.database or 0}",
@@ -205,6 +212,7 @@ def test_the_balancer_serves_the_channels_and_hides_the_http_api(prod: Productio
     assert status("/chat/") == 200
     assert status("/console/login") == 200
     assert status("/conversations/anyone/tracker") == 404
+    assert status("/conversations/anyone/tracker?token=" + prod.stack.api_token) == 404
     assert status("/status") == 404
     assert status("/model") == 404
 
@@ -355,7 +363,7 @@ def test_redis_unreachable_gives_a_clear_error_and_corrupts_nothing(fresh: Produ
 
 def test_an_agent_on_one_server_reaches_a_customer_on_the_other(fresh: Production) -> None:
     first, second = fresh.stack.rasa_urls
-    widget = WidgetSocket(first, uuid.uuid4().hex)
+    widget = WidgetSocket(first)
     received = widget.received
     try:
         metadata = {
@@ -364,12 +372,12 @@ def test_an_agent_on_one_server_reaches_a_customer_on_the_other(fresh: Productio
         }
         widget.say("Es gribu runāt ar operatoru", metadata)
         _wait_for(lambda: any("custom" in m for m in received))
-        anna = Console(second, "anna")
-        ticket_id = anna.ticket_of(widget.session_id)["id"]
-        assert anna.post(ticket_id, "claim").status_code == 200
-        assert anna.post(ticket_id, "reply", {"text": "Sveiki, te Anna"}).status_code == 200
-        _wait_for(lambda: {"text": "Sveiki, te Anna", "metadata": {"agent": "Anna"}} in received)
-        assert anna.post(ticket_id, "handback").status_code == 200
+        pat = Console(second, "pat", fresh.database_url)
+        ticket_id = pat.ticket_of(widget.session_id)["id"]
+        assert pat.post(ticket_id, "claim").status_code == 200
+        assert pat.post(ticket_id, "reply", {"text": "Sveiki, te Pats"}).status_code == 200
+        _wait_for(lambda: {"text": "Sveiki, te Pats", "metadata": {"agent": "Pat"}} in received)
+        assert pat.post(ticket_id, "handback").status_code == 200
         _wait_for(lambda: any("nodevis" in (m.get("text") or "") for m in received))
     finally:
         widget.close()
@@ -392,3 +400,101 @@ def test_wrong_passwords_on_two_servers_count_together(prod: Production) -> None
         )
         statuses.append(answer.status_code)
     assert statuses == [401, 401, 401, 401, 401, 429]
+
+
+def test_any_bot_env_but_development_is_production_and_keeps_demo_doors_shut(
+    prod: Production,
+) -> None:
+    """BOT_ENV=live: no demo sign-in, no demo console password, no development secret."""
+    import requests
+
+    url = prod.stack.url
+    assert requests.get(f"{url}/chat/api/demo-customers", timeout=30).status_code == 404
+    token = requests.post(
+        f"{url}/chat/api/demo-token", json={"customer_id": "cust-lv-owner"}, timeout=30
+    )
+    assert token.status_code == 404 and "token" not in token.json()
+    browser = requests.Session()
+    form = browser.get(f"{url}/console/login", timeout=30).text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+    demo = browser.post(
+        f"{url}/console/login",
+        data={"username": "anna", "password": AGENT_PASSWORDS["anna"], "csrf_token": csrf},
+        timeout=30,
+    )
+    assert demo.status_code == 401  # the account exists, with its published password
+    # A token signed with the published development secret sees no account.
+    from bot.config import DEVELOPMENT_AUTH_SECRET
+
+    metadata = {"customer_token": issue_token("cust-lv-owner", DEVELOPMENT_AUTH_SECRET, 600)}
+    status, replies = 0, []
+    request = urllib.request.Request(
+        f"{url}/webhooks/rest/webhook",
+        data=json.dumps(
+            {"sender": _sender(), "message": "Mans maksājums tika noraidīts", "metadata": metadata}
+        ).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=90) as response:
+        status, replies = response.status, json.loads(response.read())
+    assert status == 200 and "25,50" not in _text(replies)
+    assert response_text("utter_no_account_access", "lv") in _text(replies)
+
+
+def _raw(port: int, method: str, path: str) -> int:
+    """A request with the path exactly as written (no client-side normalization)."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        body = json.dumps({"name": "greet"}) if method == "POST" else None
+        headers = {"Content-Type": "application/json"} if body else {}
+        connection.request(method, path, body=body, headers=headers)
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/conversations/x/..%2f..%2fwebhooks/tracker"),
+        ("GET", "/conversations/x/%2e%2e/%2e%2e/webhooks/tracker"),
+        ("GET", "/conversations/x/%2E%2E/%2E%2E/chat/story"),
+        ("POST", "/conversations/x/..%2F..%2Fconsole/trigger_intent"),
+        ("GET", "/webhooks/rest/../../status"),
+    ],
+)
+def test_the_balancer_does_not_forward_dot_dot_paths(prod: Production, method, path) -> None:
+    assert _raw(prod.stack.public_port or 0, method, path) in (400, 404)
+    assert _raw(prod.stack.public_port or 0, "GET", "/webhooks/rest/") == 200
+
+
+def test_two_hundred_concurrent_wrong_passwords_on_two_servers_check_at_most_five(
+    prod: Production,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    first, second = prod.stack.rasa_urls
+    target = f"target{uuid.uuid4().hex[:6]}"
+    pages = {url: requests.Session() for url in (first, second)}
+    tokens = {}
+    for url, session in pages.items():
+        session.get(f"{url}/console/login", timeout=30)
+        tokens[url] = session.cookies["console_login"]
+
+    def guess(number: int) -> int:
+        url = (first, second)[number % 2]
+        return requests.post(
+            f"{url}/console/login",
+            data={"username": target, "password": f"guess-{number}", "csrf_token": tokens[url]},
+            cookies={"console_login": tokens[url]},
+            allow_redirects=False,
+            timeout=120,
+        ).status_code
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        statuses = list(pool.map(guess, range(200)))
+    assert statuses.count(401) <= 5 and statuses.count(401) + statuses.count(429) == 200

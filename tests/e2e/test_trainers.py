@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -33,8 +31,7 @@ def _inbox(servers: BotServers) -> list[dict]:
 
 
 def _parses(servers: BotServers, sender: str) -> dict[str, dict]:
-    with urllib.request.urlopen(f"{servers.url}/conversations/{sender}/tracker") as response:
-        events = json.loads(response.read().decode())["events"]
+    events = servers.tracker(sender)
     return {e["text"]: e["parse_data"]["intent"] for e in events if e["event"] == "user"}
 
 

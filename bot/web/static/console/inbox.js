@@ -226,7 +226,7 @@
     time.className = "item-time";
     time.dateTime = text(item.created_at);
     time.textContent = relativeTime(item.created_at) || "unknown";
-    time.title = absoluteTime(item.created_at) + (item.conversation_id ? " · conversation " + text(item.conversation_id) : "");
+    time.title = absoluteTime(item.created_at);
     cells[4].replaceChildren(time);
 
     const busy = state.busy.has(item.id);

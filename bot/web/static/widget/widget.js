@@ -5,6 +5,12 @@
  * Rasa, and the rendered conversation is kept per customer in localStorage so a
  * reload shows it again. Everything coming from the server is shown through
  * textContent only: bot texts, agent names and buttons are data, never markup.
+ *
+ * A customer's own message is kept only once the server says how it stored it
+ * (`message_stored`): a message holding card data comes back masked, its bubble
+ * shows the masked text, and only that is written to localStorage. The session id
+ * is kept with the secret the server handed out for it (session_confirm), which
+ * rejoining needs. Signing out removes what the page kept for that customer.
  */
 (function () {
   "use strict";
@@ -17,6 +23,7 @@
     tokenExpiresAt: "bb.token.expires_at",
     tokenCustomer: "bb.token.customer",
     sessionPrefix: "bb.session.",
+    sessionSecretPrefix: "bb.session_secret.",
     logPrefix: "bb.log.",
   };
   const API = {
@@ -32,6 +39,8 @@
   const TYPING_TIMEOUT_MS = 20 * 1000;
   // Rasa answers session_request with a uuid4 hex; anything odd is not stored.
   const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{8,128}$/;
+  const SESSION_SECRET_PATTERN = /^[A-Za-z0-9_-]{16,256}$/;
+  const MESSAGE_ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/;
   const HANDOFF_STATUSES = ["waiting", "active", "ended"];
 
   const TEXTS = {
@@ -181,6 +190,7 @@
     connection: "offline",
     pending: [], // messages typed before the session is confirmed
     log: [],
+    bubbles: new Map(), // message id -> the bubble showing the customer's message
     handoff: null, // last handoff status seen, to decide on the typing dots
     notice: null, // {key, params} so the notice is relabelled with the page
     typingTimer: null,
@@ -552,6 +562,7 @@
   function signOut() {
     state.signInSeq += 1; // cancels sign-ins and refreshes in flight
     state.signingIn = false;
+    if (state.customer) forgetConversation(state.customer.id);
     endConversationView();
     state.customer = null;
     state.token = null;
@@ -567,8 +578,15 @@
     renderLog();
   }
 
-  // Leaves the current customer's conversation on screen and on the wire,
-  // but keeps it stored for their next sign-in.
+  // What the page kept for a customer: the conversation and its session.
+  function forgetConversation(customerId) {
+    storageRemove(localStorage, logKey(customerId));
+    storageRemove(localStorage, STORAGE_KEYS.sessionPrefix + customerId);
+    storageRemove(localStorage, STORAGE_KEYS.sessionSecretPrefix + customerId);
+  }
+
+  // Leaves the current customer's conversation on screen and on the wire
+  // (signing in as someone else keeps it stored; signing out does not).
   function endConversationView() {
     if (state.refreshTimer) clearTimeout(state.refreshTimer);
     state.refreshTimer = null;
@@ -602,19 +620,28 @@
       if (!isCurrent()) return;
       state.sessionConfirmed = false;
       const storedId = storageGet(localStorage, STORAGE_KEYS.sessionPrefix + customerId);
-      socket.emit("session_request", { session_id: storedId && SESSION_ID_PATTERN.test(storedId) ? storedId : null });
+      const storedSecret = storageGet(localStorage, STORAGE_KEYS.sessionSecretPrefix + customerId);
+      const known = storedId && SESSION_ID_PATTERN.test(storedId) && storedSecret && SESSION_SECRET_PATTERN.test(storedSecret);
+      socket.emit("session_request", known ? { session_id: storedId, session_secret: storedSecret } : { session_id: null });
     });
 
     socket.on("session_confirm", function (data) {
       if (!isCurrent()) return;
       const id = typeof data === "string" ? data : data && typeof data.session_id === "string" ? data.session_id : null;
       if (!id || !SESSION_ID_PATTERN.test(id)) return;
+      const secret = data && typeof data.session_secret === "string" && SESSION_SECRET_PATTERN.test(data.session_secret) ? data.session_secret : null;
       state.sessionId = id;
       state.sessionConfirmed = true;
       state.everConfirmed = true;
       storageSet(localStorage, STORAGE_KEYS.sessionPrefix + customerId, id);
+      if (secret) storageSet(localStorage, STORAGE_KEYS.sessionSecretPrefix + customerId, secret);
       setConnection("connected");
       flushPending();
+    });
+
+    socket.on("message_stored", function (data) {
+      if (!isCurrent()) return;
+      handleMessageStored(data);
     });
 
     socket.on("bot_uttered", function (payload) {
@@ -671,12 +698,20 @@
     }
   }
 
+  function newMessageId() {
+    const bytes = new Uint8Array(12);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
   function sendUserMessage(message, shownText) {
     if (!state.customer) return false;
     const text = message.trim();
     if (!text) return false;
-    appendEntry({ role: "user", text: (shownText || text).slice(0, MAX_MESSAGE_LENGTH) });
-    state.pending.push({ message: text.slice(0, MAX_MESSAGE_LENGTH), language: state.lang });
+    const id = newMessageId();
+    // Shown at once, kept only when the server says how it stored it.
+    appendEntry({ role: "user", text: (shownText || text).slice(0, MAX_MESSAGE_LENGTH), id: id, pending: true });
+    state.pending.push({ message: text.slice(0, MAX_MESSAGE_LENGTH), language: state.lang, id: id });
     flushPending();
     if (state.handoff !== "waiting" && state.handoff !== "active") showTyping();
     return true;
@@ -694,6 +729,7 @@
       const item = state.pending.shift();
       socket.emit("user_uttered", {
         message: item.message,
+        message_id: item.id,
         session_id: state.sessionId,
         metadata: { customer_token: state.token, language: item.language, timezone: browserTimeZone() },
       });
@@ -717,6 +753,24 @@
   }
 
   // ---------- receiving ----------
+
+  // The server stored one of the customer's messages: masked when it held card data.
+  function handleMessageStored(data) {
+    if (!data || typeof data !== "object" || typeof data.message_id !== "string") return;
+    const entry = state.log.find(function (e) { return e.role === "user" && e.id === data.message_id; });
+    if (!entry) return;
+    if (data.redacted === true && typeof data.text === "string") {
+      entry.text = cleanString(data.text, MAX_MESSAGE_LENGTH);
+      entry.redacted = true;
+      const bubbleNode = state.bubbles.get(entry.id);
+      if (bubbleNode) {
+        bubbleNode.textContent = entry.text;
+        bubbleNode.classList.add("redacted");
+      }
+    }
+    entry.pending = false;
+    saveLog();
+  }
 
   function handleBotUttered(payload) {
     hideTyping();
@@ -806,8 +860,13 @@
   function sanitizeStoredEntry(entry) {
     if (!entry || typeof entry !== "object") return null;
     switch (entry.role) {
-      case "user":
-        return typeof entry.text === "string" ? { role: "user", text: cleanString(entry.text, MAX_MESSAGE_LENGTH) } : null;
+      case "user": {
+        if (typeof entry.text !== "string") return null;
+        const user = { role: "user", text: cleanString(entry.text, MAX_MESSAGE_LENGTH) };
+        if (typeof entry.id === "string" && MESSAGE_ID_PATTERN.test(entry.id)) user.id = entry.id;
+        if (entry.redacted === true) user.redacted = true;
+        return user;
+      }
       case "bot": {
         const bot = entryFromBotPayload({ text: entry.text, quick_replies: entry.buttons });
         if (bot && bot.buttons) bot.chosen = Number.isInteger(entry.chosen) ? entry.chosen : null;
@@ -832,10 +891,14 @@
     }
   }
 
+  // A message the server has not confirmed yet may hold a card number: never stored.
   function saveLog() {
     if (!state.customer) return;
     if (state.log.length > MAX_LOG_ENTRIES) state.log = state.log.slice(-MAX_LOG_ENTRIES);
-    storageSet(localStorage, logKey(state.customer.id), JSON.stringify(state.log));
+    const kept = state.log.filter(function (e) { return !e.pending; });
+    storageSet(localStorage, logKey(state.customer.id), JSON.stringify(kept, function (key, value) {
+      return key === "pending" ? undefined : value;
+    }));
   }
 
   function appendEntry(entry) {
@@ -848,6 +911,7 @@
 
   function renderLog() {
     el.messages.replaceChildren();
+    state.bubbles.clear();
     if (!state.customer) {
       el.messages.appendChild(placeholder(t("signInPrompt")));
       return;
@@ -878,8 +942,14 @@
 
   function renderEntry(entry) {
     switch (entry.role) {
-      case "user":
-        return bubble("msg user", entry.text);
+      case "user": {
+        const node = bubble(entry.redacted ? "msg user redacted" : "msg user", entry.text);
+        if (entry.id) {
+          node.setAttribute("data-message-id", entry.id);
+          state.bubbles.set(entry.id, node);
+        }
+        return node;
+      }
       case "bot":
         return renderBotEntry(entry);
       case "agent":
