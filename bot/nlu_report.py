@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import random
+import re
 import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -96,6 +97,16 @@ def stratified_folds(tagged: list[tuple[str, Any]], folds: int) -> list[list[tup
     return result
 
 
+def _nlu_part_of(domain: Path) -> str:
+    """What an NLU model depends on in the domain: its intents and entities, not texts."""
+    import yaml
+
+    content = yaml.safe_load(domain.read_text("utf-8")) or {}
+    return json.dumps(
+        {key: content.get(key) for key in ("intents", "entities")}, sort_keys=True, default=str
+    )
+
+
 def train_model(config: Path, domain: Path, examples: list[Any], cache: Path, name: str) -> Path:
     """A model for these examples, from the cache when config, domain and data match."""
     from rasa.model_training import train_nlu
@@ -104,7 +115,7 @@ def train_model(config: Path, domain: Path, examples: list[Any], cache: Path, na
 
     data = RasaYAMLWriter().dumps(TrainingData(examples))
     key = hashlib.sha256(
-        "\0".join((config.read_text("utf-8"), domain.read_text("utf-8"), data)).encode()
+        "\0".join((config.read_text("utf-8"), _nlu_part_of(domain), data)).encode()
     ).hexdigest()[:24]
     model = cache / f"{name}-{key}.tar.gz"
     if model.exists():
@@ -119,8 +130,11 @@ def train_model(config: Path, domain: Path, examples: list[Any], cache: Path, na
         if not trained:
             raise RuntimeError(f"training {name} failed")
         os.replace(trained, model)
+    # Only this name's older models: "before" must not take "before-today" with it.
     for stale in cache.glob(f"{name}-*.tar.gz"):
-        if stale != model:
+        if stale != model and re.fullmatch(
+            rf"{re.escape(name)}-[0-9a-f]{{24}}\.tar\.gz", stale.name
+        ):
             stale.unlink()
     return model
 

@@ -73,3 +73,28 @@ def test_changes_since_the_previous_report_and_the_threshold(project: Path, caps
     page = (out / "report.html").read_text("utf-8")
     assert "lv held-out payment_declined: better by 0.250" in page
     assert (out / "previous.json").exists()
+
+
+def test_cached_models_are_kept_apart_and_survive_new_wording(tmp_path: Path) -> None:
+    from bot.nlu_report import train_model
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    domain = tmp_path / "domain.yml"
+    domain.write_text((PROJECT_ROOT / "domain.yml").read_text("utf-8"), "utf-8")
+    other = cache / "before-today-0123456789abcdef01234567.tar.gz"
+    other.write_bytes(b"another pipeline's model")
+    stale = cache / "before-fedcba9876543210fedcba98.tar.gz"
+    stale.write_bytes(b"an older model of this name")
+    config = tmp_path / "config.yml"
+    config.write_text(
+        "language: en\npipeline:\n  - name: WhitespaceTokenizer\n"
+        "  - name: KeywordIntentClassifier\npolicies: []\n",
+        "utf-8",
+    )
+    examples = load_examples(PROJECT_ROOT / "data" / "nlu" / "en" / "control.yml")
+    first = train_model(config, domain, examples, cache, "before")
+    assert first.exists() and other.exists() and not stale.exists()
+    # A response worded differently changes nothing an NLU model depends on.
+    domain.write_text(domain.read_text("utf-8").replace("Goodbye", "Bye now"), "utf-8")
+    assert train_model(config, domain, examples, cache, "before") == first
