@@ -14,14 +14,14 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help setup browser balancer db train run run-prod shell test lint eval validate clean
+.PHONY: help setup browser balancer db train run run-prod shell test lint eval thresholds validate clean
 
 help:
 	@echo "make run    - set up, seed the demo database, train if needed, start the bot"
 	@echo "make run-prod - production mode: PostgreSQL, Redis, 2 Rasa servers behind nginx (DEMO=1: demo data)"
 	@echo "make test   - set up, train if needed, run the whole test suite"
 	@echo "make shell  - chat with the running bot as a demo customer (CUSTOMER=cust-lv-owner)"
-	@echo "make setup | db | train | eval | lint | validate | clean"
+	@echo "make setup | db | train | eval | thresholds | lint | validate | clean"
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.10 not found: install it (e.g. pyenv install 3.10.13)"; exit 1; }
@@ -84,6 +84,9 @@ test: setup browser balancer train lint
 
 eval: setup
 	$(BIN)/python scripts/evaluate_nlu.py --out docs/benchmarks.md
+
+thresholds: setup
+	$(BIN)/python scripts/choose_thresholds.py --out docs/nlu-design.md
 
 clean:
 	rm -rf models results var .pytest_cache
