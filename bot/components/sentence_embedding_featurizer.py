@@ -76,17 +76,43 @@ class Embedder:
         set_threads(self.threads)
         return model
 
-    def embed(self, texts: list[str]) -> np.ndarray:
-        """L2-normalized vectors, one row per text; an empty text gives zeros."""
+    def embed(self, texts: list[str], processes: int = 1) -> np.ndarray:
+        """L2-normalized vectors, one row per text; an empty text gives zeros.
+
+        With `processes` > 1 (training only) the texts are shared among that many
+        worker processes, each on one core.
+        """
         vectors = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
         todo = [(row, text[: self.max_chars]) for row, text in enumerate(texts) if text.strip()]
         if not todo:
             return vectors
-        encoded = self._model().encode([text for _, text in todo], self.prefix == "query")
-        vectors[[row for row, _ in todo]] = np.asarray(encoded, dtype=np.float32).reshape(
-            len(todo), DIMENSIONS
-        )
+        rows, kept = [row for row, _ in todo], [text for _, text in todo]
+        if processes > 1 and len(kept) >= 100 * processes:
+            encoded = self._embed_in_workers(kept, processes)
+        else:
+            encoded = np.asarray(self._model().encode(kept, self.prefix == "query"))
+        vectors[rows] = np.asarray(encoded, dtype=np.float32).reshape(len(kept), DIMENSIONS)
         return vectors
+
+    def _embed_in_workers(self, texts: list[str], processes: int) -> np.ndarray:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        from bot.components import embedding_worker
+
+        size = max(50, len(texts) // (processes * 8))
+        chunks = [texts[start : start + size] for start in range(0, len(texts), size)]
+        # "spawn": a fork of a process that runs TensorFlow's threads can hang.
+        with ProcessPoolExecutor(
+            processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=embedding_worker.start,
+            initargs=(self.variant,),
+        ) as pool:
+            parts = pool.map(embedding_worker.embed, chunks, [self.prefix == "query"] * len(chunks))
+            return np.vstack(
+                [np.frombuffer(part, dtype=np.float32).reshape(-1, DIMENSIONS) for part in parts]
+            )
 
 
 class EmbeddingCache:
@@ -144,6 +170,8 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             "max_chars": 600,
             # Relative to the project; None turns the training cache off.
             "cache_path": ".cache/embeddings.sqlite",
+            # Worker processes that embed uncached training examples (0: one per core).
+            "training_processes": 0,
         }
 
     def __init__(self, config: dict[str, Any], execution_context: ExecutionContext) -> None:
@@ -158,6 +186,11 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             else None
         )
 
+    def _training_processes(self) -> int:
+        import os
+
+        return int(self._config.get("training_processes") or 0) or os.cpu_count() or 1
+
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
         if config["variant"] not in VARIANTS:
@@ -166,6 +199,8 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             raise ValueError(f"prefix must be one of {PREFIXES}, not {config['prefix']!r}")
         if int(config["threads"]) < 1 or int(config["max_chars"]) < 1:
             raise ValueError("threads and max_chars must be at least 1")
+        if int(config.get("training_processes") or 0) < 0:
+            raise ValueError("training_processes must be 0 (one per core) or more")
 
     @classmethod
     def create(
@@ -188,7 +223,8 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         missing = [t for t in texts if t not in known]
         if missing:
             logger.info("embedding %d training texts (%d cached)", len(missing), len(known))
-            fresh = dict(zip(missing, self.embedder.embed(missing), strict=True))
+            processes = self._training_processes()
+            fresh = dict(zip(missing, self.embedder.embed(missing, processes), strict=True))
             if self.cache:
                 self.cache.store(fresh)
             known.update(fresh)

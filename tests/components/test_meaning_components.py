@@ -102,7 +102,14 @@ def test_training_vectors_are_cached_and_reused(featurizer, tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize(
-    "change", [{"prefix": "document"}, {"variant": "enpt"}, {"threads": 0}, {"max_chars": 0}]
+    "change",
+    [
+        {"prefix": "document"},
+        {"variant": "enpt"},
+        {"threads": 0},
+        {"max_chars": 0},
+        {"training_processes": -1},
+    ],
 )
 def test_a_wrong_configuration_is_refused(context, change) -> None:
     config = {**SentenceEmbeddingFeaturizer.get_default_config(), **change}
@@ -326,3 +333,13 @@ def test_the_embedding_runs_on_one_openmp_thread_whoever_loaded_openmp_first(
     worker.start()
     worker.join()
     assert counts == [1, 1]
+
+
+def test_worker_processes_embed_exactly_what_one_process_does(featurizer) -> None:
+    texts = [f"message number {i}: my card was declined again" for i in range(240)]
+    texts[7] = ""
+    alone = featurizer.embedder.embed(texts)
+    shared = featurizer.embedder.embed(texts, processes=2)
+    assert shared.shape == alone.shape == (240, DIMENSIONS)
+    assert not shared[7].any()
+    assert np.allclose(shared, alone, atol=1e-6)
