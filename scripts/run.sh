@@ -11,6 +11,18 @@ ACTIONS_PORT=${ACTIONS_PORT:-5055}
 RASA_PORT=${RASA_PORT:-5005}
 mkdir -p var
 
+# Another program on one of the ports would answer in our place: say so and stop.
+for port in "$ACTIONS_PORT" "$RASA_PORT"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "port $port is already in use by another program: stop it, or choose other ports" >&2
+    echo "(RASA_PORT=5105 ACTIONS_PORT=5155 make run)" >&2
+    exit 1
+  fi
+done
+
+# endpoints.yml names the action server on 5055; another port gets a copy under var/.
+ENDPOINTS=$($BIN/python -c "from pathlib import Path; from bot.launch import endpoints_file; print(endpoints_file(Path('var').resolve(), $ACTIONS_PORT))")
+
 pids=()
 stop() {
   trap - INT TERM EXIT
@@ -25,20 +37,22 @@ trap stop INT TERM EXIT
 SANIC_HOST=127.0.0.1 $BIN/rasa run actions --actions actions --port "$ACTIONS_PORT" >var/actions.log 2>&1 &
 pids+=($!)
 $BIN/rasa run --model models --enable-api --interface 127.0.0.1 --port "$RASA_PORT" \
-  --credentials credentials.yml --endpoints endpoints.yml >var/rasa.log 2>&1 &
+  --credentials credentials.yml --endpoints "$ENDPOINTS" >var/rasa.log 2>&1 &
 pids+=($!)
 
 echo "starting (logs: var/rasa.log, var/actions.log)..."
+ready=
 for _ in $(seq 1 180); do
-  if curl -fsS "http://127.0.0.1:$RASA_PORT/status" >/dev/null 2>&1 \
+  if curl -fsS "http://127.0.0.1:$RASA_PORT/webhooks/rest/" >/dev/null 2>&1 \
      && curl -fsS "http://127.0.0.1:$ACTIONS_PORT/health" >/dev/null 2>&1; then
-    break
+    ready=1; break
   fi
   for pid in "${pids[@]}"; do
     kill -0 "$pid" 2>/dev/null || { echo "a server failed to start:"; tail -n 30 var/rasa.log var/actions.log; exit 1; }
   done
   sleep 1
 done
+[ -n "$ready" ] || { echo "the servers did not answer within 3 minutes:"; tail -n 30 var/rasa.log var/actions.log; exit 1; }
 TOKEN=$($BIN/bot token cust-lv-owner)
 cat <<INFO
 
