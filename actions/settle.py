@@ -136,7 +136,7 @@ class ValidateExpiryForm(FormValidationAction):
                     )
                 return {"new_expiry": None}
             if intent == "still_past_due" and error.reason == ExpiryError.NOT_A_DATE:
-                found = _first_past_due(dispatcher, tracker)
+                found = await _first_past_due(dispatcher, tracker)
                 if found is not None:
                     utter_no_payment_yet(dispatcher, found[1], tracker_language(tracker))
                 return {"new_expiry": None}
