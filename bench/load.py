@@ -243,6 +243,26 @@ async def run_phase(
         phase.seconds = time.monotonic() - started
 
 
+def measure_phase(
+    stack: Stack,
+    customers: Customers,
+    phase: Phase,
+    conversations: int,
+    duration: float,
+    think: tuple[float, float] | None,
+    sent: dict[str, list[str]],
+) -> None:
+    """Runs the phase, and records the cores each part of the stack used during it."""
+    before = cpu_seconds(stack)
+    asyncio.run(run_phase(stack.url, customers, phase, conversations, duration, think, sent))
+    after = cpu_seconds(stack)
+    phase.cpu = {
+        part: (after[part] - before.get(part, 0.0)) / phase.seconds
+        for part in after
+        if phase.seconds
+    }
+
+
 def cpu_seconds(stack: Stack) -> dict[str, float]:
     """CPU seconds used so far, per part: read from /proc (Linux), children included.
 
@@ -372,18 +392,7 @@ def run_mode(mode: str, args: argparse.Namespace, round_number: int = 1) -> Mode
                 f"[{mode}] {name}: {args.conversations} conversations, {args.duration} s",
                 flush=True,
             )
-            before = cpu_seconds(stack)
-            asyncio.run(
-                run_phase(
-                    stack.url, customers, phase, args.conversations, args.duration, think, sent
-                )
-            )
-            after = cpu_seconds(stack)
-            phase.cpu = {
-                part: (after[part] - before.get(part, 0.0)) / phase.seconds
-                for part in after
-                if phase.seconds
-            }
+            measure_phase(stack, customers, phase, args.conversations, args.duration, think, sent)
             phases.append(phase)
             print(f"[{mode}] {summary(phase)}", flush=True)
             if customers.next >= len(customers.ids):

@@ -38,7 +38,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
-from bench.load import SECRET, Customers, Phase, cpu_seconds, run_phase, seed, summary  # noqa: E402
+from bench.load import (  # noqa: E402
+    SECRET,
+    Customers,
+    Phase,
+    measure_phase,
+    run_phase,
+    seed,
+    summary,
+)
 from bot.benchmarks import write_section  # noqa: E402
 from bot.launch import DEFAULT_MODEL, Stack  # noqa: E402
 
@@ -122,12 +130,7 @@ def run_model(name: str, model: Path, args: argparse.Namespace, number: int) -> 
         result = Run(number, name, startup, rss_mb(pid), float("nan"))
         for phase_name, think in (("saturated", None), ("paced", (2.0, 4.0))):
             phase = Phase(phase_name)
-            before = cpu_seconds(stack)
-            asyncio.run(
-                run_phase(stack.url, customers, phase, args.conversations, args.duration, think, {})
-            )
-            after = cpu_seconds(stack)
-            phase.cpu = {p: (after[p] - before.get(p, 0.0)) / phase.seconds for p in after}
+            measure_phase(stack, customers, phase, args.conversations, args.duration, think, {})
             result.phases.append(phase)
             print(f"[{name}] {summary(phase)}", flush=True)
         result.rss_end = rss_mb(pid)

@@ -114,41 +114,38 @@ def _sample(texts: list[str], count: int, rng: random.Random) -> list[str]:
     return rng.sample(texts, min(count, len(texts)))
 
 
-def clinc(repository: Path) -> list[tuple[str, str]]:
-    data = json.loads(git_show(repository, "data/data_full.json"))
-    rng = random.Random(SEED)
-    by_intent: dict[str, list[str]] = defaultdict(list)
-    for text, intent in data["train"]:
-        by_intent[intent].append(text)
-    examples = []
-    for intent, texts in sorted(by_intent.items()):
-        if intent in CLINC_AMBIGUOUS:
-            continue
-        if intent in CLINC_INTENTS:
-            examples += [(CLINC_INTENTS[intent], t) for t in texts]
-        else:
-            sample = _sample(texts, CLINC_OUT_OF_SCOPE_PER_INTENT, rng)
-            examples += [("out_of_scope", t) for t in sample]
-    examples += [("out_of_scope", text) for text, _ in data["oos_train"]]
-    return examples
-
-
-def banking77(repository: Path) -> list[tuple[str, str]]:
-    rows = list(csv.reader(io.StringIO(git_show(repository, "banking_data/train.csv"))))[1:]
+def _mapped(
+    rows: Iterable[tuple[str, str]],
+    ours: dict[str, str],
+    ambiguous: set[str],
+    out_of_scope_per_intent: int,
+) -> list[tuple[str, str]]:
+    """(intent, text) rows: ours renamed, ambiguous left out, a sample of the rest."""
     rng = random.Random(SEED)
     by_intent: dict[str, list[str]] = defaultdict(list)
     for text, intent in rows:
         by_intent[intent].append(text)
     examples = []
     for intent, texts in sorted(by_intent.items()):
-        if intent in BANKING77_AMBIGUOUS:
+        if intent in ambiguous:
             continue
-        if intent in BANKING77_INTENTS:
-            examples += [(BANKING77_INTENTS[intent], t) for t in texts]
+        if intent in ours:
+            examples += [(ours[intent], t) for t in texts]
         else:
-            sample = _sample(texts, BANKING77_OUT_OF_SCOPE_PER_INTENT, rng)
+            sample = _sample(texts, out_of_scope_per_intent, rng)
             examples += [("out_of_scope", t) for t in sample]
     return examples
+
+
+def clinc(repository: Path) -> list[tuple[str, str]]:
+    data = json.loads(git_show(repository, "data/data_full.json"))
+    examples = _mapped(data["train"], CLINC_INTENTS, CLINC_AMBIGUOUS, CLINC_OUT_OF_SCOPE_PER_INTENT)
+    return examples + [("out_of_scope", text) for text, _ in data["oos_train"]]
+
+
+def banking77(repository: Path) -> list[tuple[str, str]]:
+    rows = list(csv.reader(io.StringIO(git_show(repository, "banking_data/train.csv"))))[1:]
+    return _mapped(rows, BANKING77_INTENTS, BANKING77_AMBIGUOUS, BANKING77_OUT_OF_SCOPE_PER_INTENT)
 
 
 def ltec(repository: Path) -> list[tuple[str, str]]:

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from rasa.engine.graph import ExecutionContext, GraphSchema
-from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.loading import load_data
@@ -24,16 +22,6 @@ from bot.components.sentence_embedding_featurizer import (
     SentenceEmbeddingFeaturizer,
 )
 from bot.config import PROJECT_ROOT
-
-
-@pytest.fixture
-def context() -> ExecutionContext:
-    return ExecutionContext(GraphSchema({}), "test-model")
-
-
-@pytest.fixture
-def storage(tmp_path: Path) -> LocalModelStorage:
-    return LocalModelStorage(tmp_path)
 
 
 @pytest.fixture

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from rasa.engine.graph import ExecutionContext, GraphSchema
-from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.shared.nlu.constants import ENTITIES, TEXT
@@ -15,16 +11,6 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.components.language_detector import DETECTED_LANGUAGE, LanguageDetector
 from bot.components.mixed_script_tokenizer import MixedScriptTokenizer
-
-
-@pytest.fixture
-def context() -> ExecutionContext:
-    return ExecutionContext(GraphSchema({}), "test-model")
-
-
-@pytest.fixture
-def storage(tmp_path: Path) -> LocalModelStorage:
-    return LocalModelStorage(tmp_path)
 
 
 @pytest.fixture
