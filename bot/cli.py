@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import getpass
 import json
 import os
@@ -152,6 +153,44 @@ def _cmd_handoff_list(args: argparse.Namespace) -> int:
             f"{view['id']:>5}  {view['status']:<8} {where:<20} {view['language']}  "
             f"{customer:<20} {due:<12} {view['reason_text']}"
         )
+    return 0
+
+
+def _date(value: str) -> dt.date:
+    """An argparse type: a calendar day written YYYY-MM-DD."""
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a date: {value!r} (write it as YYYY-MM-DD, e.g. 2026-11-01)"
+        ) from None
+
+
+INSIGHTS_DEFAULT_DAYS = 30
+
+
+def _cmd_insights(args: argparse.Namespace) -> int:
+    from bot.db import app_engine, create_schema
+    from bot.insights.metrics import BadPeriod, Period, compute
+    from bot.insights.report import as_csv, as_json, as_text
+
+    today = dt.datetime.now(dt.timezone.utc).date()
+    until = args.until or (max(today, args.since) if args.since else today)
+    since = args.since or until - dt.timedelta(days=INSIGHTS_DEFAULT_DAYS - 1)
+    try:
+        period = Period(since, until, language=args.lang, demo=args.demo)
+    except BadPeriod as exc:
+        print(f"bot: {exc}", file=sys.stderr)
+        return 1
+    engine = app_engine()
+    create_schema(engine)
+    insights = compute(engine, period)
+    if args.json:
+        sys.stdout.write(as_json(insights) + "\n")
+    elif args.csv:
+        sys.stdout.write(as_csv(insights))
+    else:
+        sys.stdout.write(as_text(insights))
     return 0
 
 
@@ -363,6 +402,26 @@ def build_parser() -> argparse.ArgumentParser:
     listing = queue_commands.add_parser("list", help="open tickets, newest activity first")
     listing.add_argument("--json", action="store_true", help="the tickets with their packets")
     listing.set_defaults(func=_cmd_handoff_list)
+
+    insights = commands.add_parser(
+        "insights",
+        help="what the bot recovered and where it failed, per language and day",
+        description="Billing outcomes, money recovered, handoffs and messages not understood "
+        f"for a period of UTC days (default: the last {INSIGHTS_DEFAULT_DAYS} days). "
+        "The JSON keys are described in the README.",
+    )
+    insights.add_argument("--since", type=_date, help="first day, YYYY-MM-DD")
+    insights.add_argument("--until", type=_date, help="last day, YYYY-MM-DD (default: today)")
+    insights.add_argument("--lang", choices=["en", "lv", "zh"], help="one language only")
+    insights.add_argument(
+        "--demo",
+        action="store_true",
+        help="the generated demo history (bot demo seed --history) instead of real activity",
+    )
+    form = insights.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="everything, for scripts")
+    form.add_argument("--csv", action="store_true", help="one row per day and language")
+    insights.set_defaults(func=_cmd_insights)
 
     register_trainer_commands(commands)
     return parser
