@@ -1,12 +1,13 @@
 """The insights of a period: billing outcomes, money recovered, handoffs, not understood.
 
-Everything comes from the bot's own database, through indexed columns only:
+Everything comes from the bot's own database, as aggregates over indexed columns
+(GROUP BY in the database, the same queries on SQLite and PostgreSQL):
 
 - `billing_conversations` (bot.insights.ledger): a conversation that was shown a
-  past-due balance, its language and its first customer message;
-- `payment_attempts` with the conversation that made them; the declined charge
-  that brought the customer is the balance's last decline before that message;
-- `handoff_tickets` and `card_form_links` of the conversation;
+  past-due balance, its language, its first customer message, and what became of
+  it (bot.insights.facts: outcome, amount paid, time to pay, settling path);
+- `payment_attempts` declined in those conversations;
+- `handoff_tickets`: reason, waiting time until claimed, time to close;
 - `nlu_inbox`: the customer messages the bot did not understand (nlu_fallback, a
   fallback answer, or an intent under the confidence threshold), which the event
   broker copies from the tracker store's event stream with their language.
@@ -14,40 +15,28 @@ Everything comes from the bot's own database, through indexed columns only:
 A conversation belongs to the UTC day of its first customer message, with all
 that followed (a payment after midnight counts on the day the conversation
 began); tickets and not-understood messages belong to the UTC day they were made.
-
-Outcome of a billing conversation (one balance):
-    contained      the conversation paid it, and no ticket was opened before
-    after_handoff  the conversation paid it after a ticket was opened (an agent
-                   fixed something, then the bot charged; or it was handed back)
-    not_settled    no approved payment in the conversation
+Medians are exact: computed from per-second counts, not from samples.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import statistics
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from babel import Locale
 from babel.numbers import format_currency
-from sqlalchemy import and_, func, select
+from sqlalchemy import Date, Integer, cast, extract, func, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.billing import to_decimal
-from bot.db import (
-    BillingConversation,
-    CardFormLink,
-    HandoffTicket,
-    NluInboxItem,
-    PaymentAttempt,
-    PaymentMethod,
-    as_utc,
-    session_scope,
-)
+from bot.db import BillingConversation, HandoffTicket, NluInboxItem, session_scope
 from bot.i18n import LANGUAGES
+from bot.insights.facts import refresh_facts
 
 DEMO_PREFIX = "demo-history-"
 OUTCOMES = ("contained", "after_handoff", "not_settled")
@@ -108,13 +97,13 @@ class Tally:
     conversations: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     recovered: Counter[str] = field(default_factory=Counter)  # currency -> minor units
-    minutes_to_payment: list[float] = field(default_factory=list)
+    seconds_to_pay: Counter[int] = field(default_factory=Counter)  # seconds -> conversations
     paths: Counter[str] = field(default_factory=Counter)
     funnel: Counter[str] = field(default_factory=Counter)
     handoffs: int = 0
     not_understood: int = 0
 
-    def view(self, locale: str, detailed: bool = True) -> dict[str, Any]:
+    def view(self, locale: Locale, detailed: bool = True) -> dict[str, Any]:
         settled = self.outcomes["contained"] + self.outcomes["after_handoff"]
         view: dict[str, Any] = {
             "conversations": self.conversations,
@@ -131,12 +120,13 @@ class Tally:
                     ),
                 }
                 for currency, minor in sorted(self.recovered.items())
+                if minor
             ],
-            "median_minutes_to_payment": _median(self.minutes_to_payment),
             "handoffs": self.handoffs,
             "not_understood": self.not_understood,
         }
         if detailed:
+            view["median_minutes_to_payment"] = _median_minutes(self.seconds_to_pay)
             view["settling_paths"] = {path: self.paths[path] for path in PATHS}
             view["funnel"] = {
                 step: self.funnel[step] for step in ("declined", "option_chosen", "paid")
@@ -148,23 +138,38 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _median(values: list[float]) -> float | None:
-    return round(statistics.median(values), 1) if values else None
+def _median_minutes(histogram: Counter[int]) -> float | None:
+    """The median of values counted per second, in minutes (one decimal)."""
+    total = sum(histogram.values())
+    if not total:
+        return None
+    wanted = [(total - 1) // 2, total // 2]  # the middle one, or the middle two
+    found: list[int] = []
+    seen = 0
+    for seconds in sorted(histogram):
+        seen += histogram[seconds]
+        while wanted and wanted[0] < seen:
+            found.append(seconds)
+            wanted.pop(0)
+    return round(sum(found) / len(found) / 60, 1)
 
 
-def _minutes(later: dt.datetime, earlier: dt.datetime) -> float:
-    return (as_utc(later) - as_utc(earlier)).total_seconds() / 60
+def _day(engine: Engine, column: Any) -> Any:
+    """The UTC calendar day of a stored time, in SQL."""
+    if engine.dialect.name == "postgresql":
+        return cast(func.timezone("UTC", column), Date)
+    return func.date(column)
 
 
-@dataclass
-class _Conversation:
-    language: str
-    day: dt.date
-    started_at: dt.datetime
-    attempts: list[tuple[Any, ...]] = field(default_factory=list)
-    came_with: tuple[int, str | None, dt.datetime] | None = None  # method, reason, when
-    first_ticket: dt.datetime | None = None
-    card_form: bool = False
+def _seconds(engine: Engine, later: Any, earlier: Any) -> Any:
+    """Whole seconds between two stored times, in SQL."""
+    if engine.dialect.name == "postgresql":
+        return cast(func.round(extract("epoch", later - earlier)), Integer)
+    return cast(func.round((func.julianday(later) - func.julianday(earlier)) * 86400), Integer)
+
+
+def _as_date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
 def _demo_filter(column: Any, demo: bool) -> ColumnElement[bool]:
@@ -173,44 +178,13 @@ def _demo_filter(column: Any, demo: bool) -> ColumnElement[bool]:
 
 def _conversation_filter(period: Period) -> list[ColumnElement[bool]]:
     conditions = [
-        BillingConversation.demo.is_(period.demo),
+        BillingConversation.demo == period.demo,
         BillingConversation.day >= period.since,
         BillingConversation.day <= period.until,
     ]
     if period.language:
         conditions.append(BillingConversation.language == period.language)
     return conditions
-
-
-def compute(engine: Engine, period: Period, locale: str = "en_US") -> dict[str, Any]:
-    """The insights of the period, as plain data (the JSON of `bot insights --json`).
-
-    Amounts are also formatted by Babel for `locale` (the reader's, not the customers').
-    """
-    with session_scope(engine) as session:
-        conversations = _load_conversations(session, period)
-        tickets = session.execute(
-            select(
-                HandoffTicket.language,
-                HandoffTicket.reason,
-                HandoffTicket.status,
-                HandoffTicket.created_at,
-                HandoffTicket.claimed_at,
-                HandoffTicket.ended_at,
-            ).where(*_timed_filter(HandoffTicket, period))
-        ).all()
-        not_understood = session.execute(
-            select(
-                NluInboxItem.language,
-                NluInboxItem.reason,
-                NluInboxItem.text,
-                NluInboxItem.created_at,
-            ).where(
-                *_timed_filter(NluInboxItem, period),
-                NluInboxItem.reason.in_(NOT_UNDERSTOOD_REASONS),
-            )
-        ).all()
-    return _summarize(period, conversations, tickets, not_understood, locale)
 
 
 def _timed_filter(model: Any, period: Period) -> list[ColumnElement[bool]]:
@@ -224,126 +198,36 @@ def _timed_filter(model: Any, period: Period) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _load_conversations(session: Any, period: Period) -> dict[int, _Conversation]:
-    bc = BillingConversation
-    where = _conversation_filter(period)
-    found = {
-        row.id: _Conversation(row.language, row.day, row.started_at)
-        for row in session.execute(select(bc.id, bc.language, bc.day, bc.started_at).where(*where))
-    }
-    in_conversation = session.execute(
-        select(
-            bc.id,
-            PaymentAttempt.status,
-            PaymentAttempt.decline_reason,
-            PaymentAttempt.created_at,
-            PaymentAttempt.completed_at,
-            PaymentAttempt.amount_minor,
-            PaymentAttempt.currency,
-            PaymentAttempt.payment_method_id,
-            PaymentMethod.created_at,
-        )
-        .select_from(bc)
-        .join(
-            PaymentAttempt,
-            and_(
-                PaymentAttempt.conversation_id == bc.conversation_id,
-                PaymentAttempt.balance_id == bc.balance_id,
-            ),
-        )
-        .join(PaymentMethod, PaymentMethod.id == PaymentAttempt.payment_method_id)
-        .where(*where)
-    )
-    for row in in_conversation:
-        found[row[0]].attempts.append(tuple(row[1:]))
-    # The declined charge that brought the customer: the balance's last one before.
-    before = session.execute(
-        select(
-            bc.id,
-            PaymentAttempt.payment_method_id,
-            PaymentAttempt.decline_reason,
-            PaymentAttempt.created_at,
-        )
-        .select_from(bc)
-        .join(
-            PaymentAttempt,
-            and_(
-                PaymentAttempt.balance_id == bc.balance_id,
-                PaymentAttempt.status == "declined",
-                PaymentAttempt.created_at < bc.started_at,
-            ),
-        )
-        .where(*where)
-    )
-    for conversation_id, method_id, reason, created_at in before:
-        conversation = found[conversation_id]
-        if conversation.came_with is None or as_utc(created_at) > as_utc(conversation.came_with[2]):
-            conversation.came_with = (method_id, reason, created_at)
-    first_tickets = session.execute(
-        select(bc.id, func.min(HandoffTicket.created_at))
-        .select_from(bc)
-        .join(
-            HandoffTicket,
-            and_(
-                HandoffTicket.conversation_id == bc.conversation_id,
-                HandoffTicket.created_at >= bc.started_at,
-            ),
-        )
-        .where(*where)
-        .group_by(bc.id)
-    )
-    for conversation_id, created_at in first_tickets:
-        found[conversation_id].first_ticket = created_at
-    forms = session.execute(
-        select(bc.id)
-        .select_from(bc)
-        .join(
-            CardFormLink,
-            and_(
-                CardFormLink.sender_id == bc.conversation_id,
-                CardFormLink.created_at >= bc.started_at,
-            ),
-        )
-        .where(*where)
-        .distinct()
-    )
-    for (conversation_id,) in forms:
-        found[conversation_id].card_form = True
-    return found
+class _Tallies:
+    """The whole period's, each language's and each day and language's tally."""
+
+    def __init__(self, languages: list[str]) -> None:
+        self.total = Tally()
+        self.by_language = {language: Tally() for language in languages}
+        self.by_day: dict[tuple[dt.date, str], Tally] = defaultdict(Tally)
+
+    def of(self, language: str, day: dt.date | None = None) -> list[Tally]:
+        if language not in self.by_language:
+            return []
+        tallies = [self.total, self.by_language[language]]
+        if day is not None:
+            tallies.append(self.by_day[(day, language)])
+        return tallies
 
 
-def _summarize(
-    period: Period,
-    conversations: dict[int, _Conversation],
-    tickets: list[Any],
-    not_understood: list[Any],
-    locale: str,
-) -> dict[str, Any]:
+def compute(engine: Engine, period: Period, locale: str = "en_US") -> dict[str, Any]:
+    """The insights of the period, as plain data (the JSON of `bot insights --json`).
+
+    Amounts are also formatted by Babel for `locale` (the reader's, not the customers').
+    """
     languages = [period.language] if period.language else list(LANGUAGES)
-    total = Tally()
-    by_language = {language: Tally() for language in languages}
-    by_day: dict[tuple[dt.date, str], Tally] = defaultdict(Tally)
-    declines: dict[str, Counter[str]] = defaultdict(Counter)
-
-    for conversation in conversations.values():
-        tallies = (
-            total,
-            by_language[conversation.language],
-            by_day[(conversation.day, conversation.language)],
-        )
-        _count_conversation(conversation, tallies, declines)
-
-    handoffs = _handoffs(
-        tickets,
-        languages,
-        tallies_of=lambda day, language: (total, by_language[language], by_day[(day, language)]),
-    )
-    misunderstood = _not_understood(
-        not_understood,
-        languages,
-        tallies_of=lambda day, language: (total, by_language[language], by_day[(day, language)]),
-    )
-
+    tallies = _Tallies(languages)
+    reader = Locale.parse(locale)
+    with session_scope(engine) as session:
+        refresh_facts(session)
+        declines = _conversations(session, period, tallies)
+        handoffs = _handoffs(session, engine, period, tallies)
+        not_understood = _not_understood(session, engine, period, tallies)
     return {
         "period": {
             "since": period.since.isoformat(),
@@ -353,98 +237,124 @@ def _summarize(
             "days": "UTC",
         },
         "languages": languages,
-        "totals": total.view(locale),
-        "by_language": {language: tally.view(locale) for language, tally in by_language.items()},
+        "totals": tallies.total.view(reader),
+        "by_language": {
+            language: tally.view(reader) for language, tally in tallies.by_language.items()
+        },
         "by_day": [
             {
                 "day": day.isoformat(),
                 "language": language,
-                **by_day[(day, language)].view(locale, detailed=False),
+                **tallies.by_day[(day, language)].view(reader, detailed=False),
             }
             for day in period.days
             for language in languages
         ],
-        "declines": [
-            {
-                "reason": reason,
-                "seen": counts["seen"],
-                "then_paid": counts["then_paid"],
-                "retry_success_rate": _rate(counts["then_paid"], counts["seen"]),
-            }
-            for reason, counts in sorted(
-                declines.items(), key=lambda item: (-item[1]["seen"], item[0])
-            )
-        ],
+        "declines": declines,
         "handoffs": handoffs,
-        "not_understood": misunderstood,
+        "not_understood": not_understood,
     }
 
 
-def _count_conversation(
-    conversation: _Conversation, tallies: tuple[Tally, ...], declines: dict[str, Counter[str]]
-) -> None:
-    attempts = sorted(conversation.attempts, key=lambda a: as_utc(a[2]))
-    approved = next((a for a in attempts if a[0] == "approved"), None)
-    if approved is None:
-        outcome = "not_settled"
-    else:
-        paid_at = approved[3] or approved[2]
-        handed_off = conversation.first_ticket is not None and as_utc(
-            conversation.first_ticket
-        ) <= as_utc(paid_at)
-        outcome = "after_handoff" if handed_off else "contained"
-    came_with = conversation.came_with
-    # Seen declines: the one that brought the customer, then each in the conversation.
-    seen = [(came_with[1], as_utc(came_with[2]))] if came_with else []
-    seen += [(a[1], as_utc(a[2])) for a in attempts if a[0] == "declined"]
-    for reason, when in seen:
-        counts = declines[reason or "unknown"]
-        counts["seen"] += 1
-        if approved is not None and as_utc(approved[2]) > when:
-            counts["then_paid"] += 1
-    for tally in tallies:
-        tally.conversations += 1
-        tally.outcomes[outcome] += 1
-        if came_with is not None:
-            tally.funnel["declined"] += 1
-            if attempts or conversation.card_form:
-                tally.funnel["option_chosen"] += 1
-            if approved is not None:
-                tally.funnel["paid"] += 1
-        if approved is None:
-            continue
-        _, _, created_at, completed_at, amount, currency, method_id, method_created = approved
-        tally.recovered[currency] += amount
-        tally.minutes_to_payment.append(
-            _minutes(completed_at or created_at, conversation.started_at)
-        )
-        if as_utc(method_created) >= as_utc(conversation.started_at):
-            tally.paths["new_card"] += 1
-        elif came_with is not None and method_id == came_with[0]:
-            tally.paths["new_expiry"] += 1
-        else:
-            tally.paths["other_card"] += 1
+def _conversations(session: Session, period: Period, tallies: _Tallies) -> list[dict[str, Any]]:
+    """Outcomes, money, paths, the funnel and time to pay; returns the declines seen.
+
+    Three grouped reads of `billing_conversations`, each from its covering index.
+    """
+    bc = BillingConversation
+    where = _conversation_filter(period)
+    per_day = session.execute(
+        select(bc.day, bc.language, bc.outcome, bc.currency, func.count(), func.sum(bc.paid_minor))
+        .where(*where)
+        .group_by(bc.day, bc.language, bc.outcome, bc.currency)
+    )
+    for day, language, outcome, currency, count, paid_minor in per_day:
+        for tally in tallies.of(language, _as_date(day)):
+            tally.conversations += count
+            tally.outcomes[outcome] += count
+            tally.recovered[currency] += int(paid_minor or 0)
+
+    seen: dict[str, Counter[str]] = defaultdict(Counter)
+    detail = (
+        bc.language,
+        bc.outcome,
+        bc.path,
+        bc.came_with_reason,
+        bc.declined_in_conversation,
+        bc.option_chosen,
+    )
+    for language, outcome, path, came_with, declined, chosen, count in session.execute(
+        select(*detail, func.count()).where(*where).group_by(*detail)
+    ):
+        paid = outcome != "not_settled"
+        for tally in tallies.of(language):
+            if path:
+                tally.paths[path] += count
+            if came_with:
+                tally.funnel["declined"] += count
+                tally.funnel["option_chosen"] += count if chosen else 0
+                tally.funnel["paid"] += count if paid else 0
+        # Every decline, the one that brought the customer and each one in the
+        # conversation, came before the payment, if there was one.
+        for reason in ([came_with] if came_with else []) + (
+            declined.split(",") if declined else []
+        ):
+            seen[reason]["seen"] += count
+            seen[reason]["then_paid"] += count if paid else 0
+
+    times = session.execute(
+        select(bc.language, bc.seconds_to_pay, func.count())
+        .where(*where, bc.seconds_to_pay.is_not(None))
+        .group_by(bc.language, bc.seconds_to_pay)
+    )
+    for language, seconds, count in times:
+        for tally in tallies.of(language):
+            tally.seconds_to_pay[seconds] += count
+    return [
+        {
+            "reason": reason,
+            "seen": counts["seen"],
+            "then_paid": counts["then_paid"],
+            "retry_success_rate": _rate(counts["then_paid"], counts["seen"]),
+        }
+        for reason, counts in sorted(seen.items(), key=lambda item: (-item[1]["seen"], item[0]))
+    ]
 
 
-def _handoffs(tickets: list[Any], languages: list[str], tallies_of: Any) -> dict[str, Any]:
+def _handoffs(
+    session: Session, engine: Engine, period: Period, tallies: _Tallies
+) -> dict[str, Any]:
+    ht = HandoffTicket
+    where = _timed_filter(ht, period)
     by_reason: Counter[str] = Counter()
-    by_language: dict[str, Counter[str]] = {language: Counter() for language in languages}
-    waits: list[float] = []
-    to_close: list[float] = []
-    still_open = 0
-    for language, reason, status, created_at, claimed_at, ended_at in tickets:
+    by_language: dict[str, Counter[str]] = {language: Counter() for language in tallies.by_language}
+    day = _day(engine, ht.created_at)
+    counted = session.execute(
+        select(day, ht.language, ht.reason, func.count())
+        .where(*where)
+        .group_by(day, ht.language, ht.reason)
+    )
+    for created, language, reason, count in counted:
         if language not in by_language:
             continue
-        by_reason[reason] += 1
-        by_language[language][reason] += 1
-        for tally in tallies_of(as_utc(created_at).date(), language):
-            tally.handoffs += 1
-        if claimed_at is not None:
-            waits.append(_minutes(claimed_at, created_at))
-        if ended_at is not None:
-            to_close.append(_minutes(ended_at, created_at))
-        if status in ("waiting", "active"):
-            still_open += 1
+        by_reason[reason] += count
+        by_language[language][reason] += count
+        for tally in tallies.of(language, _as_date(created)):
+            tally.handoffs += count
+    medians = {}
+    for name, until in (("claim", ht.claimed_at), ("close", ht.ended_at)):
+        waited = _seconds(engine, until, ht.created_at)
+        medians[name] = Counter(
+            {
+                seconds: count
+                for seconds, count in session.execute(
+                    select(waited, func.count()).where(*where, until.is_not(None)).group_by(waited)
+                )
+            }
+        )
+    still_open = session.scalar(
+        select(func.count()).select_from(ht).where(*where, ht.status.in_(("waiting", "active")))
+    )
     reasons = [*HANDOFF_REASONS, *sorted(set(by_reason) - set(HANDOFF_REASONS))]
     return {
         "total": sum(by_reason.values()),
@@ -453,10 +363,10 @@ def _handoffs(tickets: list[Any], languages: list[str], tallies_of: Any) -> dict
             language: {reason: counts[reason] for reason in reasons}
             for language, counts in by_language.items()
         },
-        "median_minutes_to_claim": _median(waits),
-        "median_minutes_to_close": _median(to_close),
-        "claimed": len(waits),
-        "still_open": still_open,
+        "median_minutes_to_claim": _median_minutes(medians["claim"]),
+        "median_minutes_to_close": _median_minutes(medians["close"]),
+        "claimed": sum(medians["claim"].values()),
+        "still_open": int(still_open or 0),
     }
 
 
@@ -464,20 +374,39 @@ def _fold(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
-def _not_understood(rows: list[Any], languages: list[str], tallies_of: Any) -> dict[str, Any]:
-    by_language: dict[str, Counter[str]] = {language: Counter() for language in languages}
-    texts: Counter[tuple[str, str]] = Counter()
-    shown: dict[tuple[str, str], str] = {}
-    # Oldest first: a text is shown as it was first written.
-    for language, reason, text, created_at in sorted(rows, key=lambda r: as_utc(r[3])):
+def _not_understood(
+    session: Session, engine: Engine, period: Period, tallies: _Tallies
+) -> dict[str, Any]:
+    item = NluInboxItem
+    where = [*_timed_filter(item, period), item.reason.in_(NOT_UNDERSTOOD_REASONS)]
+    by_language: dict[str, Counter[str]] = {language: Counter() for language in tallies.by_language}
+    day = _day(engine, item.created_at)
+    counted = session.execute(
+        select(day, item.language, item.reason, func.count())
+        .where(*where)
+        .group_by(day, item.language, item.reason)
+    )
+    for created, language, reason, count in counted:
         if language not in by_language:
             continue
-        by_language[language][reason] += 1
-        for tally in tallies_of(as_utc(created_at).date(), language):
-            tally.not_understood += 1
+        by_language[language][reason] += count
+        for tally in tallies.of(language, _as_date(created)):
+            tally.not_understood += count
+    # The same words typed in other case or spacing count as one text, shown as
+    # most often typed.
+    texts: Counter[tuple[str, str]] = Counter()
+    variants: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    counted_texts = session.execute(
+        select(item.language, item.text, func.count())
+        .where(*where, item.language.is_not(None))
+        .group_by(item.language, item.text)
+        .order_by(func.count().desc())
+        .limit(TOP_TEXTS * 20)
+    )
+    for language, text, count in counted_texts:
         key = (language, _fold(text))
-        texts[key] += 1
-        shown.setdefault(key, text)
+        texts[key] += count
+        variants[key][text] += count
     top = sorted(texts.items(), key=lambda item: (-item[1], item[0]))[:TOP_TEXTS]
     return {
         "total": sum(sum(c.values()) for c in by_language.values()),
@@ -491,10 +420,11 @@ def _not_understood(rows: list[Any], languages: list[str], tallies_of: Any) -> d
         "top_texts": [
             {
                 "language": language,
-                "text": shown[(language, folded)],
+                "text": min(variants[key].items(), key=lambda v: (-v[1], v[0]))[0],
                 "count": count,
                 "inbox_url": f"/console/inbox?lang={language}",
             }
-            for (language, folded), count in top
+            for key, count in top
+            for language in [key[0]]
         ],
     }

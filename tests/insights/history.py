@@ -239,7 +239,8 @@ def build_known_history(session: Session) -> None:
     demo.ticket(c6, "customer_asked", at(2, 9, 1), claimed_after=1, closed_after=2)
 
     not_understood(session, "kas ar to?", "lv", "fallback", at(1, 10, 1))
-    not_understood(session, "Kas  ar to?", "lv", "low_confidence", at(2, 11))
+    not_understood(session, "kas ar to?", "lv", "low_confidence", at(2, 11))
+    not_understood(session, "KAS  AR TO?", "lv", "fallback", at(3, 12))  # the same words
     not_understood(session, "账户", "zh", "low_confidence", at(3, 7))
     not_understood(session, "hmm", "en", "fallback", at(2, 23, 59))
     not_understood(session, "gribu cilvēku", "lv", "handoff", at(2, 10))  # not a failure

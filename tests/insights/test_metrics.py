@@ -84,6 +84,7 @@ def test_per_language_and_per_day(history: Engine) -> None:
     assert _recovered(days[("2026-11-03", "en")]) == {"GBP": 1000}
     assert days[("2026-11-03", "lv")]["conversations"] == 0
     assert days[("2026-11-03", "zh")]["not_understood"] == 1
+    assert days[("2026-11-03", "lv")]["not_understood"] == 1
 
 
 def test_declines_and_whether_a_retry_then_paid(history: Engine) -> None:
@@ -110,14 +111,14 @@ def test_handoffs_by_reason_wait_and_close(history: Engine) -> None:
 
 def test_not_understood_per_language_with_top_texts(history: Engine) -> None:
     nlu = compute(history, NOVEMBER)["not_understood"]
-    assert nlu["total"] == 4
+    assert nlu["total"] == 5
     assert nlu["by_language"] == {
         "en": {"total": 1, "fallback": 1, "low_confidence": 0},
-        "lv": {"total": 2, "fallback": 1, "low_confidence": 1},
+        "lv": {"total": 3, "fallback": 2, "low_confidence": 1},
         "zh": {"total": 1, "fallback": 0, "low_confidence": 1},
     }
     assert nlu["top_texts"] == [
-        {"language": "lv", "text": "kas ar to?", "count": 2, "inbox_url": "/console/inbox?lang=lv"},
+        {"language": "lv", "text": "kas ar to?", "count": 3, "inbox_url": "/console/inbox?lang=lv"},
         {"language": "en", "text": "hmm", "count": 1, "inbox_url": "/console/inbox?lang=en"},
         {"language": "zh", "text": "账户", "count": 1, "inbox_url": "/console/inbox?lang=zh"},
     ]
@@ -128,7 +129,7 @@ def test_one_language_only(history: Engine) -> None:
     assert latvian["languages"] == ["lv"]
     assert latvian["totals"]["conversations"] == 1 and latvian["totals"]["handoffs"] == 0
     assert _recovered(latvian["totals"]) == {"EUR": 2550}
-    assert latvian["not_understood"]["total"] == 2
+    assert latvian["not_understood"]["total"] == 3
     assert {d["language"] for d in latvian["by_day"]} == {"lv"}
 
 
@@ -196,3 +197,35 @@ def test_a_conversation_is_noted_once_and_its_payment_follows_it(seeded_engine: 
     assert (totals["contained"], _recovered(totals)) == (1, {"EUR": 2550})
     # The demo renewal declined on the Visa; the Mastercard paid.
     assert totals["settling_paths"]["other_card"] == 1
+
+
+def test_facts_follow_a_conversation_until_it_is_settled(engine: Engine) -> None:
+    from bot.insights.facts import refresh_facts
+    from tests.insights.history import Customer_
+
+    with session_scope(engine) as session:
+        customer = Customer_(session, "lv", 2550, "EUR")
+        customer.renewal_declined("expired_card", at(1, 6))
+        conversation = customer.conversation(at(2, 10))
+    day = Period(dt.date(2026, 11, 2), dt.date(2026, 11, 2))
+    with session_scope(engine) as session:
+        assert refresh_facts(session, now=at(2, 10, 5)) == 1
+    with session_scope(engine) as session:
+        payer = customer_in(session, customer)
+        payer.attempt(payer.failing, "approved", at(2, 10, 20), conversation=conversation)
+        # Derived 10 seconds ago: not again yet.
+        assert refresh_facts(session, now=at(2, 10, 5) + dt.timedelta(seconds=10)) == 0
+        assert refresh_facts(session, now=at(2, 10, 21)) == 1
+    with session_scope(engine) as session:
+        # Settled is final: never derived again.
+        assert refresh_facts(session, now=at(2, 11)) == 0
+    totals = compute(engine, day)["totals"]
+    assert (totals["contained"], totals["median_minutes_to_payment"]) == (1, 20)
+
+
+def customer_in(session, customer):
+    """The helper bound to another session (its rows are already stored)."""
+    customer.session = session
+    customer.balance = session.merge(customer.balance)
+    customer.failing = session.merge(customer.failing)
+    return customer
