@@ -168,13 +168,15 @@ def add_customer(session: Session, demo: DemoCustomer) -> None:
 DEMO_AGENTS = (
     ("anna", "Anna", "demo-agent-pass", "agent"),
     ("toms", "Toms", "demo-trainer-pass", "trainer"),
+    ("lena", "Lena", "demo-lead-pass", "lead"),
 )
 DEMO_AGENT_USERNAME, _, DEMO_AGENT_PASSWORD, _ = DEMO_AGENTS[0]
 DEMO_TRAINER_USERNAME, _, DEMO_TRAINER_PASSWORD, _ = DEMO_AGENTS[1]
+DEMO_LEAD_USERNAME, _, DEMO_LEAD_PASSWORD, _ = DEMO_AGENTS[2]
 
 
 def seed_demo_agents(session: Session) -> list[str]:
-    """Creates the demo agent and trainer where missing; returns who was created.
+    """Creates the demo agent, trainer and lead where missing; returns who was created.
 
     An existing account is left as it is: seeding never changes a password (an
     operator may have made "anna" a real account).
