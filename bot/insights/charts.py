@@ -79,7 +79,7 @@ def bar_chart(
     height = top + row * max(len(bars), 1) + legend_height + 4
     longest = max((sum(s.value for s in b.segments) for b in bars), default=0)
     full = scale_to or longest or 1
-    room = width - label_width - 70
+    room = width - label_width - 20
     body: list[str] = []
     for index, bar in enumerate(bars):
         y = top + index * row
@@ -95,7 +95,7 @@ def bar_chart(
                 f'rx="3" fill="{colour}"><title>{escape(bar.label)}, {escape(segment.label)}: '
                 f"{escape(segment.shown)}</title></rect>"
             )
-            if size > 34:
+            if len(bar.segments) > 1 and size > 7 * len(segment.shown) + 8:
                 body.append(
                     f'<text x="{x + size / 2:.1f}" y="{y + 19}" text-anchor="middle" '
                     f'font-size="12" fill="#ffffff">{escape(segment.shown)}</text>'
@@ -103,17 +103,24 @@ def bar_chart(
             x += size
         total = sum(s.value for s in bar.segments)
         if len(bar.segments) == 1 or total == 0:
+            # One value: written after the bar, or inside its end when the bar is long.
             shown = bar.segments[0].shown if len(bar.segments) == 1 else "0"
-            body.append(_text(x + 6, y + 19, shown))
+            if x + 8 + 7 * len(shown) > width:
+                body.append(
+                    f'<text x="{x - 6:.1f}" y="{y + 19}" text-anchor="end" font-size="12" '
+                    f'fill="#ffffff">{escape(shown)}</text>'
+                )
+            else:
+                body.append(_text(x + 6, y + 19, shown))
     if legend:
-        x, y = float(label_width), top + row * max(len(bars), 1) + 14
+        x, y = 8.0, top + row * max(len(bars), 1) + 14
         for key, label in legend:
             body.append(
                 f'<rect x="{x:.1f}" y="{y - 10}" width="12" height="12" rx="2" '
                 f'fill="{COLOURS.get(key, COLOURS["bar"])}"/>'
             )
             body.append(_text(x + 16, y, label))
-            x += 16 + 7.5 * len(label) + 18
+            x += 16 + 6.8 * len(label) + 20
     return _svg(width, height, title, description, body)
 
 
@@ -124,9 +131,11 @@ def line_chart(
     format_value: Callable[[float], str],
 ) -> str:
     """Values over time as a line over a shaded area, with the highest value marked."""
-    width, height, left, right, top, bottom = 640, 190, 92, 16, 14, 34
-    inner_w, inner_h = width - left - right, height - top - bottom
     highest = max((v for _, v in points), default=0) or 1
+    # Room on the left for the longest value label (about 7 px a character).
+    left = 12 + 7 * max(len(format_value(highest)), len(format_value(0)))
+    width, height, right, top, bottom = 640, 190, 16, 14, 34
+    inner_w, inner_h = width - left - right, height - top - bottom
     step = inner_w / max(len(points) - 1, 1)
 
     def xy(index: int, value: float) -> tuple[float, float]:

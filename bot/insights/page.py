@@ -147,15 +147,17 @@ def recovered_over_time(insights: dict[str, Any], numbers: Numbers) -> str:
         [f"{bucket.capitalize()} from", *currencies],
         rows,
     )
-    return '<div class="chart-grid">' + "".join(charts) + "</div>" + _details(table)
+    return '<div class="chart-grid">' + "".join(charts) + "</div>" + _details(table, len(rows))
 
 
 def _money_in(numbers: Numbers, currency: str, value: float) -> str:
     return numbers.money(value, currency)
 
 
-def _details(table: str) -> str:
-    return f'<details class="numbers" open><summary>The numbers</summary>{table}</details>'
+def _details(table: str, rows: int) -> str:
+    """The chart's numbers; a long table starts folded."""
+    opened = " open" if rows <= 16 else ""
+    return f'<details class="numbers"{opened}><summary>The numbers</summary>{table}</details>'
 
 
 def outcomes_by_language(insights: dict[str, Any], numbers: Numbers) -> str:
