@@ -380,7 +380,21 @@ def seed_history(
     _advance_sequences(engine)
     with session_scope(engine) as session:
         refresh_facts(session)
+    _tidy(engine)
     return conversations
+
+
+def _tidy(engine: Engine) -> None:
+    """Fresh statistics for the planner after a bulk load (PostgreSQL: and no dead rows)."""
+    tables = [model.__tablename__ for model in TABLES]
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            for table in tables:
+                connection.execute(text(f"VACUUM ANALYZE {table}"))
+    elif engine.dialect.name == "sqlite":
+        with engine.begin() as connection:
+            for table in tables:
+                connection.execute(text(f"ANALYZE {table}"))
 
 
 def _advance_sequences(engine: Engine) -> None:
