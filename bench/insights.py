@@ -110,6 +110,7 @@ def main() -> None:
     from bot.db import drop_database, ensure_database
 
     results: list[str] = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as folder:
         results += measure("SQLite", f"sqlite:///{folder}/bot.db", args.conversations)
     if not args.skip_postgres:
@@ -124,12 +125,14 @@ def main() -> None:
             get_engine.cache_clear()
             drop_database(url)
 
+    load_after = os.getloadavg()[0]
     seeds = [r.split(":") for r in results if r.startswith("seed:")]
     lines = [
         "## Insights page on a year of data",
         "",
         f"`.venv/bin/python bench/insights.py` ({dt.date.today().isoformat()}, "
-        f"{os.cpu_count()} cores shared with other work, Python {platform.python_version()}): "
+        f"{os.cpu_count()} cores shared with other work: load average {load_before:.1f} "
+        f"before, {load_after:.1f} after; Python {platform.python_version()}): "
         f"`bot demo seed --history {args.conversations}` generates a year of billing "
         "conversations in en/lv/zh, then the page is rendered as its handler does it "
         "(metrics from the database, then the HTML with its SVG charts): the first render "

@@ -11,8 +11,8 @@ or left. Everything generated is recognisable and removable:
 - its tickets are all ended and its not-understood messages are filed as
   dismissed, so the agents' queue and the trainers' NLU inbox stay real.
 
-Rows are written with bulk inserts in chunks (100,000 conversations in about a
-minute); seeding again replaces the previous history.
+Rows are written with bulk inserts in chunks (100,000 conversations in well under
+a minute: docs/benchmarks.md); seeding again replaces the previous history.
 """
 
 from __future__ import annotations

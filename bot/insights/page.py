@@ -97,33 +97,27 @@ def recovered_over_time(insights: dict[str, Any], numbers: Numbers) -> str:
     days = [dt.date.fromisoformat(d["day"]) for d in insights["by_day"]]
     bucket = _bucket((max(days) - min(days)).days + 1) if days else "day"
     totals: dict[str, dict[dt.date, int]] = defaultdict(lambda: defaultdict(int))
-    starts: list[dt.date] = []
+    starts: dict[dt.date, None] = {}  # the buckets, in order
     for row in insights["by_day"]:
         start = _bucket_start(dt.date.fromisoformat(row["day"]), bucket)
-        if start not in starts:
-            starts.append(start)
+        starts[start] = None
         for money in row["recovered"]:
             totals[money["currency"]][start] += money["amount_minor"]
     currencies = sorted(totals)
     if not currencies:
         return '<p class="empty">No payments in this period.</p>'
-
-    def amount(currency: str, minor: int) -> Decimal:
-        return to_decimal(minor, currency)
-
+    first, last = next(iter(starts)), list(starts)[-1]
     charts = []
     for currency in currencies:
-        points = [
-            (numbers.day(start), float(amount(currency, totals[currency][start])))
-            for start in starts
-        ]
-        best = max(starts, key=lambda s: totals[currency][s])
-        total = amount(currency, sum(totals[currency].values()))
+        per_bucket = totals[currency]
+        points = [(numbers.day(s), float(to_decimal(per_bucket[s], currency))) for s in starts]
+        best = max(starts, key=lambda s: per_bucket[s])
+        total = to_decimal(sum(per_bucket.values()), currency)
         description = (
-            f"Amount recovered in {currency} per {bucket}, from {numbers.day(starts[0])} to "
-            f"{numbers.day(starts[-1])}: {numbers.money(total, currency)} in all; the best "
+            f"Amount recovered in {currency} per {bucket}, from {numbers.day(first)} to "
+            f"{numbers.day(last)}: {numbers.money(total, currency)} in all; the best "
             f"{bucket} began {numbers.day(best)} with "
-            f"{numbers.money(amount(currency, totals[currency][best]), currency)}."
+            f"{numbers.money(to_decimal(per_bucket[best], currency), currency)}."
         )
         charts.append(
             f'<figure class="chart-box"><figcaption>{escape(currency)} per {bucket}'
@@ -138,7 +132,7 @@ def recovered_over_time(insights: dict[str, Any], numbers: Numbers) -> str:
         )
     rows = [
         [escape(numbers.day(start))]
-        + [escape(numbers.money(amount(c, totals[c][start]), c)) for c in currencies]
+        + [escape(numbers.money(to_decimal(totals[c][start], c), c)) for c in currencies]
         for start in starts
         if any(totals[c][start] for c in currencies)
     ]
