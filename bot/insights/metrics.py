@@ -24,6 +24,7 @@ import datetime as dt
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from babel import Locale
@@ -115,9 +116,6 @@ class Tally:
                     "currency": currency,
                     "amount_minor": minor,
                     "amount": str(to_decimal(minor, currency)),
-                    "formatted": format_currency(
-                        to_decimal(minor, currency), currency, locale=locale
-                    ),
                 }
                 for currency, minor in sorted(self.recovered.items())
                 if minor
@@ -126,6 +124,11 @@ class Tally:
             "not_understood": self.not_understood,
         }
         if detailed:
+            # Formatted for the reader here only: a year has a thousand days and languages.
+            for money in view["recovered"]:
+                money["formatted"] = format_currency(
+                    Decimal(money["amount"]), money["currency"], locale=locale
+                )
             view["median_minutes_to_payment"] = _median_minutes(self.seconds_to_pay)
             view["settling_paths"] = {path: self.paths[path] for path in PATHS}
             view["funnel"] = {
