@@ -8,8 +8,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from bot.agents import authenticate
 from bot.cli import main
 from bot.db import (
+    Agent,
     BillingConversation,
     Customer,
     HandoffTicket,
@@ -17,6 +19,7 @@ from bot.db import (
     PaymentAttempt,
     session_scope,
 )
+from bot.demo import DEMO_LEAD_PASSWORD
 from bot.inbox import list_items
 from bot.insights.history import TABLES, remove_history, seed_history
 from bot.insights.metrics import Period, compute
@@ -88,6 +91,11 @@ def test_the_command_seeds_and_removes_it(app_db: Engine, capsys: pytest.Capture
     assert main(["demo", "seed", "--history", "120", "--days", "30"]) == 0
     out = capsys.readouterr().out
     assert "seeded a demo history of 120 conversations over 30 days" in out
+    assert "lena (lead)" in out
+    with session_scope(app_db) as session:
+        lena = session.scalars(select(Agent).where(Agent.username == "lena")).one()
+        assert lena.role == "lead"
+        assert authenticate(session, "lena", DEMO_LEAD_PASSWORD).username == "lena"
     with session_scope(app_db) as session:
         assert session.scalar(select(func.count()).select_from(BillingConversation)) == 120
         first = session.scalar(select(func.min(BillingConversation.day)))
