@@ -13,6 +13,7 @@ from bot.billing import to_minor
 from bot.db import (
     Agent,
     Balance,
+    BillingConversation,
     CardFormLink,
     Customer,
     HandoffTicket,
@@ -94,6 +95,8 @@ def _delete_demo_rows(session: Session) -> None:
     balances = select(Balance.id).where(Balance.subscription_id.in_(subscriptions))
     # Children before parents, so that foreign keys hold at every step.
     for statement in (
+        # The insights' notes of their conversations go with the balances they name.
+        delete(BillingConversation).where(BillingConversation.customer_id.in_(ids)),
         delete(PaymentAttempt).where(PaymentAttempt.balance_id.in_(balances)),
         delete(Balance).where(Balance.subscription_id.in_(subscriptions)),
         delete(Subscription).where(Subscription.customer_id.in_(ids)),

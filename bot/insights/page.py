@@ -15,12 +15,13 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent
 
 from bot.billing import to_decimal
 from bot.insights.charts import Bar, Segment, bar_chart, line_chart
+from bot.insights.metrics import BadPeriod, Period
 from bot.insights.report import HANDOFF_REASON_NAMES, LANGUAGE_NAMES, PATH_NAMES
 
 OUTCOME_NAMES = {
@@ -28,6 +29,58 @@ OUTCOME_NAMES = {
     "after_handoff": "Settled after a handoff",
     "not_settled": "Not settled",
 }
+DEFAULT_DAYS = 30
+MAX_DAYS = 731
+DEFAULT_LOCALE = Locale.parse("en_US")
+
+
+def reader_locale(header: str | None) -> Locale:
+    """The first locale of the browser's Accept-Language that Babel knows."""
+    ranked = []
+    for position, part in enumerate((header or "").split(",")):
+        tag, _, quality = part.strip().partition(";q=")
+        try:
+            weight = float(quality) if quality else 1.0
+        except ValueError:
+            continue
+        if tag and tag != "*":
+            ranked.append((-weight, position, tag))
+    for _, _, tag in sorted(ranked):
+        try:
+            return Locale.parse(tag, sep="-")
+        except (UnknownLocaleError, ValueError):
+            continue
+    return DEFAULT_LOCALE
+
+
+def period_from(args: Any, today: dt.date) -> tuple[Period, dict[str, str]]:
+    """The period the query string asks for, and the form's values to show again.
+
+    Raises:
+        BadPeriod: a date that is not YYYY-MM-DD, an unknown language, or a bad range.
+    """
+    form = {
+        "since": (args.get("since") or "").strip(),
+        "until": (args.get("until") or "").strip(),
+        "lang": (args.get("lang") or "").strip(),
+        "data": "demo" if args.get("data") == "demo" else "real",
+    }
+    try:
+        until = dt.date.fromisoformat(form["until"]) if form["until"] else today
+        since = (
+            dt.date.fromisoformat(form["since"])
+            if form["since"]
+            else until - dt.timedelta(days=DEFAULT_DAYS - 1)
+        )
+    except ValueError:
+        raise BadPeriod("write the dates as YYYY-MM-DD, e.g. 2026-11-01") from None
+    form["since"], form["until"] = since.isoformat(), until.isoformat()
+    if (until - since).days + 1 > MAX_DAYS:
+        raise BadPeriod(f"choose a period of at most {MAX_DAYS} days")
+    period = Period(since, until, language=form["lang"] or None, demo=form["data"] == "demo")
+    return period, form
+
+
 PRESETS = ((7, "Last 7 days"), (30, "Last 30 days"), (90, "Last 90 days"), (365, "Last year"))
 
 

@@ -13,7 +13,6 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from babel import Locale, UnknownLocaleError
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -21,61 +20,10 @@ from sanic.response import HTTPResponse
 
 from bot import agents
 from bot.db import app_engine
-from bot.insights.metrics import BadPeriod, Period, compute
-from bot.insights.page import render
+from bot.insights.metrics import BadPeriod, compute
+from bot.insights.page import period_from, reader_locale, render
 from bot.web.common import NO_STORE, json_error, page
 from bot.web.console import INSIGHTS_ROLES, console_document, signed_in_agent
-
-DEFAULT_DAYS = 30
-MAX_DAYS = 731
-DEFAULT_LOCALE = Locale.parse("en_US")
-
-
-def reader_locale(header: str | None) -> Locale:
-    """The first locale of the browser's Accept-Language that Babel knows."""
-    ranked = []
-    for position, part in enumerate((header or "").split(",")):
-        tag, _, quality = part.strip().partition(";q=")
-        try:
-            weight = float(quality) if quality else 1.0
-        except ValueError:
-            continue
-        if tag and tag != "*":
-            ranked.append((-weight, position, tag))
-    for _, _, tag in sorted(ranked):
-        try:
-            return Locale.parse(tag, sep="-")
-        except (UnknownLocaleError, ValueError):
-            continue
-    return DEFAULT_LOCALE
-
-
-def period_from(args: Any, today: dt.date) -> tuple[Period, dict[str, str]]:
-    """The period the query string asks for, and the form's values to show again.
-
-    Raises:
-        BadPeriod: a date that is not YYYY-MM-DD, an unknown language, or a bad range.
-    """
-    form = {
-        "since": (args.get("since") or "").strip(),
-        "until": (args.get("until") or "").strip(),
-        "lang": (args.get("lang") or "").strip(),
-        "data": "demo" if args.get("data") == "demo" else "real",
-    }
-    try:
-        until = dt.date.fromisoformat(form["until"]) if form["until"] else today
-        since = (
-            dt.date.fromisoformat(form["since"])
-            if form["since"]
-            else until - dt.timedelta(days=DEFAULT_DAYS - 1)
-        )
-    except ValueError:
-        raise BadPeriod("write the dates as YYYY-MM-DD, e.g. 2026-11-01") from None
-    form["since"], form["until"] = since.isoformat(), until.isoformat()
-    if (until - since).days + 1 > MAX_DAYS:
-        raise BadPeriod(f"choose a period of at most {MAX_DAYS} days")
-    period = Period(since, until, language=form["lang"] or None, demo=form["data"] == "demo")
-    return period, form
 
 
 class InsightsPage(InputChannel):

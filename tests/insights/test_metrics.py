@@ -229,3 +229,24 @@ def customer_in(session, customer):
     customer.balance = session.merge(customer.balance)
     customer.failing = session.merge(customer.failing)
     return customer
+
+
+def test_reseeding_the_demo_customers_drops_their_notes(seeded_engine: Engine) -> None:
+    """`make run` reseeds the demo customers on every start: their notes go too."""
+    from bot.billing import find_past_due
+    from bot.demo import seed_demo
+
+    with session_scope(seeded_engine) as session:
+        due = find_past_due(session, "cust-en-owner")[0]
+        note_billing_conversation(
+            session,
+            conversation_id="widget-2",
+            customer_id="cust-en-owner",
+            balance_ids=[due.balance_id],
+            language="en",
+            started_at=at(30, 9),
+        )
+    with session_scope(seeded_engine) as session:
+        seed_demo(session)
+    with session_scope(seeded_engine) as session:
+        assert session.scalars(select(BillingConversation)).all() == []
