@@ -237,7 +237,11 @@ class ActionConfirmSave(Action):
             new_expiry = tracker.get_slot("new_expiry")
             if not new_expiry or due.failed_card is None:
                 utter_options(dispatcher, due)
-                return [SlotSet("save_kind", None), SlotSet("expiry_failures", 0.0)]
+                return [
+                    SlotSet("save_kind", None),
+                    SlotSet("expiry_failures", 0.0),
+                    SlotSet("confirmed_save", None),
+                ]
             dispatcher.utter_message(
                 response="utter_confirm_expiry_save",
                 new_expiry=new_expiry,
@@ -253,7 +257,12 @@ class ActionConfirmSave(Action):
         if card is None or card.is_expired(dt.date.today()):
             dispatcher.utter_message(response="utter_card_unavailable")
             utter_options(dispatcher, due)
-            return [SlotSet("chosen_card_id", None)]
+            # Nothing is waiting for a yes: a "yes" now gets the options again.
+            return [
+                SlotSet("chosen_card_id", None),
+                SlotSet("save_kind", None),
+                SlotSet("confirmed_save", None),
+            ]
         if (tracker.latest_message.get("intent") or {}).get("name") == "card_added":
             dispatcher.utter_message(
                 response="utter_card_added", **card_kwargs(card, tracker_language(tracker))
@@ -282,6 +291,10 @@ class ActionSaveAndPay(Action):
         customer_id, due = found
         language = tracker_language(tracker)
         kind = tracker.get_slot("save_kind")
+        if tracker.get_slot("confirmed_save") is None:
+            # A yes with nothing put to the customer: what they can do, not a payment.
+            utter_options(dispatcher, due)
+            return [SlotSet("save_kind", None)]
         if kind in ("expiry", "card") and tracker.get_slot("confirmed_save") != save_target(
             customer_id, due, tracker, kind
         ):

@@ -150,7 +150,10 @@ def report(runs: list[Run], args: argparse.Namespace, command: str) -> list[str]
         f"worker, SQLite). before: the bot at {BEFORE} (DIET); after: this pipeline "
         f"(multilingual embedding + logistic regression). {args.conversations} conversations, "
         f"{args.duration:g} s per phase, the flows of bench/load.py; start-up is from starting "
-        "the servers until both answer; memory is the Rasa server's resident set.",
+        "the servers until both answer; memory is the Rasa server's resident set. The "
+        f"machine's 1-minute load average was {args.load_before:.1f} before the run and "
+        f"{os.getloadavg()[0]:.1f} after it: above about 2 on 2 cores, other work shared "
+        "the cores and the rounds disagree.",
         "",
         "| round | bot | start-up s | memory MB (warm / end) | saturated turns/s | "
         "saturated p95 ms | paced p95 ms | errors |",
@@ -204,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
+    args.load_before = os.getloadavg()[0]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if not args.after.exists():
         print(f"{args.after} does not exist: run `make train` first", file=sys.stderr)

@@ -63,6 +63,8 @@ from bot.redaction import redact_message
 from bot.resilience import (
     install_remote_action_changes,
     install_strict_tracker_store,
+    message_language,
+    response_text,
     technical_problem_text,
 )
 from bot.split_cards import install_split_card_check
@@ -73,6 +75,7 @@ logger = logging.getLogger(__name__)
 
 CLIENT_MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 REDACTED_TEXT_KEY = "redacted_text"
+CARD_DATA_MASKED = "utter_card_number_redacted"
 Handler = Callable[[UserMessage], Awaitable[Any]]
 
 # The Rasa server loads this module (credentials.yml) before it builds its web app.
@@ -83,21 +86,35 @@ install_split_card_check()
 install_fast_model_loading()
 
 
-def touch_ticket(conversation_id: str) -> None:
-    """Marks activity on the conversation's open ticket; a database error is only logged."""
+def touch_ticket(conversation_id: str) -> bool:
+    """Marks activity on the conversation's open ticket; False when it has none.
+
+    A database error is only logged (and counts as no ticket).
+    """
     try:
         with session_scope(app_engine()) as session:
-            touch(session, conversation_id)
+            return touch(session, conversation_id)
     except SQLAlchemyError:
         logger.exception("could not mark activity on the ticket of %s", conversation_id)
+        return False
 
 
 def marking_handoff_activity(on_new_message: Handler) -> Handler:
-    """Wraps Rasa's handler: after each message, the open ticket (if any) is touched."""
+    """Wraps Rasa's handler: after each message, the open ticket (if any) is touched.
+
+    While a conversation waits for a person the bot is paused and answers nothing,
+    so a message with card data would be masked without the customer being told:
+    the channel tells them itself.
+    """
 
     async def handle(message: UserMessage) -> Any:
         result = await on_new_message(message)
-        await asyncio.to_thread(touch_ticket, message.sender_id)
+        waiting_for_a_person = await asyncio.to_thread(touch_ticket, message.sender_id)
+        metadata = message.metadata or {}
+        if waiting_for_a_person and REDACTED_TEXT_KEY in metadata and message.output_channel:
+            language = message_language(metadata[REDACTED_TEXT_KEY], metadata)
+            notice = response_text(CARD_DATA_MASKED, language)
+            await message.output_channel.send_text_message(message.sender_id, notice)
         return result
 
     return handle

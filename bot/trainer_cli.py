@@ -74,13 +74,22 @@ def _read_csv(path: str) -> list[Any]:
                     f"{path} lacks the column(s) {', '.join(sorted(missing))}: it needs a "
                     "header row intent,lang,text, separated by commas"
                 )
+            rows = list(reader)
+            # DictReader puts the fields past the header under None: an unquoted comma
+            # in a text would otherwise cut it short without a word.
+            split = [number for number, row in enumerate(rows, start=1) if None in row]
+            if split:
+                raise ValueError(
+                    f"{path}: row(s) {', '.join(map(str, split))} have more columns than "
+                    'the header; put a text that contains commas in double quotes ("...")'
+                )
             return [
                 Example(
                     (row.get("intent") or "").strip(),
                     (row.get("lang") or "").strip().lower(),
                     (row.get("text") or "").strip(),
                 )
-                for row in reader
+                for row in rows
             ]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ValueError(f"cannot read {path}: {exc}") from exc

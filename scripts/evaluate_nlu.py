@@ -200,11 +200,14 @@ def main() -> int:
                 )
 
     minutes = (time.monotonic() - started) / 60
+    command = "make eval` (`python scripts/evaluate_nlu.py --out docs/benchmarks.md"
+    if chosen != list(PIPELINES) or args.skip_cv:
+        command = "python scripts/evaluate_nlu.py --pipelines " + ",".join(chosen)
+        command += " --skip-cv" if args.skip_cv else ""
     lines = [
         "## NLU intent quality per language",
         "",
-        f"Measured {dt.date.today().isoformat()} with `make eval` "
-        f"(`python scripts/evaluate_nlu.py --out docs/benchmarks.md`), "
+        f"Measured {dt.date.today().isoformat()} with `{command}`, "
         f"{minutes:.0f} minutes on {os.cpu_count()} CPU cores, Python "
         f"{platform.python_version()}. Training examples: "
         + ", ".join(

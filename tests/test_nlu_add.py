@@ -164,6 +164,21 @@ def test_a_csv_without_the_columns_is_refused(project: Path, capsys) -> None:
     )
 
 
+def test_a_csv_text_cut_by_an_unquoted_comma_is_refused_whole(project: Path, capsys) -> None:
+    csv_file = project / "commas.csv"
+    csv_file.write_text(
+        "intent,lang,text\n"
+        "greet,en,good morning\n"
+        "settle_balance,lv,saņēmu e-pastu, ka man ir nokavēts maksājums\n",
+        encoding="utf-8",
+    )
+    before = _snapshot(project)
+    assert main(["nlu", "add", "--project", str(project), "--file", str(csv_file)]) == 1
+    err = capsys.readouterr().err
+    assert "row(s) 2 have more columns than the header" in err and "double quotes" in err
+    assert _snapshot(project) == before
+
+
 def test_when_rasa_validation_fails_nothing_is_written(project: Path, capsys) -> None:
     # A story with an action the domain does not have makes `rasa data validate` fail.
     (project / "data" / "stories" / "broken.yml").write_text(

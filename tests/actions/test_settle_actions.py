@@ -168,13 +168,16 @@ def test_a_card_of_another_customer_cannot_be_chosen(app_db: Engine, domain_dict
         metadata=token_for("cust-lv-owner"),
         slots={"save_kind": "card", "chosen_card_id": str(foreign)},
     )
-    messages, _ = run_action(ActionConfirmSave(), tracker, domain_dict)
+    messages, events = run_action(ActionConfirmSave(), tracker, domain_dict)
     assert _responses(messages)[0] == "utter_card_unavailable"
+    # Nothing was put to the customer, so a "yes" now gets the options, not a payment.
+    apply_slots(tracker, events)
     paid, _ = run_action(ActionSaveAndPay(), tracker, domain_dict)
-    assert _responses(paid)[0] == "utter_confirmation_outdated"
+    assert _responses(paid) == ["utter_settle_options_owner"]
     # Even with a confirmation forged for that card, Save refuses it.
     with session_scope(app_db) as session:
         (due, *_) = find_past_due(session, "cust-lv-owner")
+    tracker.slots.update({"save_kind": "card", "chosen_card_id": str(foreign)})
     tracker.slots["confirmed_save"] = save_target("cust-lv-owner", due, tracker, "card")
     paid, _ = run_action(ActionSaveAndPay(), tracker, domain_dict)
     assert _responses(paid)[0] == "utter_card_unavailable"
@@ -209,7 +212,7 @@ def test_save_refuses_what_was_not_confirmed_for_this_account(app_db, domain_dic
     assert SlotSet("confirmed_save", None) in events
     unconfirmed = make_tracker(metadata=token_for("cust-lv-owner"), slots=dict(slots))
     messages, _ = run_action(ActionSaveAndPay(), unconfirmed, domain_dict)
-    assert _responses(messages)[0] == "utter_confirmation_outdated"
+    assert _responses(messages) == ["utter_settle_options_owner"]
     with session_scope(app_db) as session:
         attempts = session.scalars(
             select(PaymentAttempt).where(PaymentAttempt.status == "approved")

@@ -171,6 +171,26 @@ def test_a_number_split_over_two_messages_is_masked_in_both(servers: BotServers)
     _assert_kept_nowhere(servers, PAN)
 
 
+def test_a_card_number_typed_while_waiting_for_a_person_is_masked_and_said(
+    servers: BotServers,
+) -> None:
+    # The bot is paused while a person is on the way, so it answers nothing; the
+    # customer must still be told that what they typed was masked and not kept.
+    for language, asking in (("lv", "Gribu runāt ar cilvēku"), ("zh", "我要找人工客服")):
+        sender = _sender(f"waiting-{language}")
+        metadata = {**servers.token("cust-lv-owner"), "language": language}
+        servers.send(sender, asking, metadata)
+        replies = servers.send(sender, SAID[language][0].format(TYPED["dots"]), metadata)
+        assert len(replies) == 1 and SAID[language][1] in replies[0]["text"], replies
+        assert _db(
+            servers,
+            "SELECT status FROM handoff_tickets WHERE conversation_id = ?",
+            sender,
+        ) == [("waiting",)]
+        assert PAN not in _digits(json.dumps(servers.tracker(sender)))
+    _assert_kept_nowhere(servers, PAN)
+
+
 def test_agents_read_masked_text_and_never_the_card_form_link(servers: BotServers) -> None:
     sender = _sender("packet")
     metadata = {**servers.token("cust-en-owner"), "language": "en"}
