@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 import pytest
@@ -15,10 +15,23 @@ from selenium.common.exceptions import NoSuchElementException, StaleElementRefer
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
+from sqlalchemy import delete, select
+from sqlalchemy.engine import Connection
 
-from bot.db import make_engine, session_scope
+from bot.db import (
+    Balance,
+    BillingConversation,
+    CardFormLink,
+    Customer,
+    HandoffTicket,
+    PaymentAttempt,
+    PaymentMethod,
+    Subscription,
+    make_engine,
+    session_scope,
+)
 from bot.demo import DemoCard, DemoCustomer, add_customer
-from bot.insights.history import seed_history
+from bot.insights.history import remove_history, seed_history
 from tests.e2e.conftest import BotServers
 from tests.e2e.test_browser import _sign_in_agent, _wait, browser  # noqa: F401 - a fixture
 from tests.e2e.test_handoff import Console
@@ -28,26 +41,48 @@ CARD_NUMBER = re.compile(r"\d(?:[ \-.]?\d){12,}")
 
 
 @pytest.fixture(scope="module")
-def history(servers: BotServers) -> BotServers:
-    """A generated year in the servers' database, and one customer of this module's own."""
+def history(servers: BotServers) -> Iterator[BotServers]:
+    """A generated year in the servers' database, and one customer of this module's own.
+
+    Both are removed afterwards: other modules count the payments in this database.
+    """
     engine = make_engine(servers.database_url)
     try:
         seed_history(engine, 400)
         with session_scope(engine) as session:
-            add_customer(
-                session,
-                DemoCustomer(
-                    id="cust-zh-insights",
-                    display_name="赵磊",
-                    language="zh",
-                    product="Microsoft 365 E3",
-                    cards=(DemoCard("Visa", "1881", 9, 2027, True, "tok_sim_insights_1881"),),
-                    past_due=(Decimal("215.00"), "CNY", dt.date(2026, 11, 2), "card_declined"),
-                ),
-            )
+            add_customer(session, OWN_CUSTOMER)
+        yield servers
     finally:
+        with engine.begin() as connection:
+            remove_history(connection)
+            _remove_customer(connection, OWN_CUSTOMER.id)
         engine.dispose()
-    return servers
+
+
+OWN_CUSTOMER = DemoCustomer(
+    id="cust-zh-insights",
+    display_name="赵磊",
+    language="zh",
+    product="Microsoft 365 E3",
+    cards=(DemoCard("Visa", "1881", 9, 2027, True, "tok_sim_insights_1881"),),
+    past_due=(Decimal("215.00"), "CNY", dt.date(2026, 11, 2), "card_declined"),
+)
+
+
+def _remove_customer(connection: Connection, customer_id: str) -> None:
+    subscriptions = select(Subscription.id).where(Subscription.customer_id == customer_id)
+    balances = select(Balance.id).where(Balance.subscription_id.in_(subscriptions))
+    for statement in (
+        delete(BillingConversation).where(BillingConversation.customer_id == customer_id),
+        delete(HandoffTicket).where(HandoffTicket.customer_id == customer_id),
+        delete(CardFormLink).where(CardFormLink.customer_id == customer_id),
+        delete(PaymentAttempt).where(PaymentAttempt.balance_id.in_(balances)),
+        delete(Balance).where(Balance.subscription_id.in_(subscriptions)),
+        delete(Subscription).where(Subscription.customer_id == customer_id),
+        delete(PaymentMethod).where(PaymentMethod.customer_id == customer_id),
+        delete(Customer).where(Customer.id == customer_id),
+    ):
+        connection.execute(statement)
 
 
 def test_a_real_conversation_is_counted_for_its_language(history: BotServers) -> None:
