@@ -7,6 +7,7 @@ serves every conversation on one event loop.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from typing import Any
 
@@ -28,6 +29,7 @@ from bot.i18n import (
     resolve_language,
     valid_timezone,
 )
+from bot.insights.ledger import note_billing_conversation
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +149,33 @@ async def signed_in_past_due(
     if not balances:
         dispatcher.utter_message(response="utter_nothing_past_due")
         return None
+    await asyncio.to_thread(_note_billing, tracker, customer_id, balances)
     return customer_id, balances
+
+
+def first_message_at(tracker: Tracker) -> dt.datetime:
+    """When the customer wrote first in this conversation (now, if the tracker has none)."""
+    for event in tracker.events:
+        stamp = event.get("timestamp")
+        if event.get("event") == "user" and isinstance(stamp, (int, float)):
+            return dt.datetime.fromtimestamp(stamp, dt.timezone.utc)
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _note_billing(tracker: Tracker, customer_id: str, balances: list[PastDue]) -> None:
+    """Notes the conversation for the insights; a failure never reaches the customer."""
+    try:
+        with session_scope(app_engine()) as session:
+            note_billing_conversation(
+                session,
+                conversation_id=tracker.sender_id,
+                customer_id=customer_id,
+                balance_ids=[due.balance_id for due in balances],
+                language=tracker_language(tracker),
+                started_at=first_message_at(tracker),
+            )
+    except SQLAlchemyError:
+        logger.exception("could not note the billing conversation %s", tracker.sender_id)
 
 
 class ActionExplainPastDue(Action):

@@ -318,7 +318,13 @@ class ActionSaveAndPay(Action):
                 utter_options(dispatcher, due)
                 return []
             result = await asyncio.to_thread(
-                resubmit, app_engine(), get_gateway(), customer_id, due.balance_id, card_id
+                resubmit,
+                app_engine(),
+                get_gateway(),
+                customer_id,
+                due.balance_id,
+                card_id,
+                conversation_id=tracker.sender_id,
             )
         except NotCardOwner:
             dispatcher.utter_message(response="utter_settle_options_nonowner")

@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 10
 SESSION_HOURS = 12
-ROLES = ("agent", "trainer")
+ROLES = ("agent", "trainer", "lead")
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so both cases take as long.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import getpass
 import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -43,6 +45,7 @@ def _cmd_demo_seed(args: argparse.Namespace) -> int:
     from bot.demo import (
         DEMO_AGENT_USERNAME,
         DEMO_CUSTOMERS,
+        DEMO_LEAD_USERNAME,
         DEMO_TRAINER_USERNAME,
         seed_demo,
         seed_demo_agents,
@@ -57,13 +60,41 @@ def _cmd_demo_seed(args: argparse.Namespace) -> int:
     print(
         f"seeded {len(DEMO_CUSTOMERS)} demo customers: " + ", ".join(c.id for c in DEMO_CUSTOMERS)
     )
+    if args.history is not None:
+        _seed_history(engine, args.history, args.days)
     if not get_settings().is_production:
         print(
             f"demo console accounts: {DEMO_AGENT_USERNAME} (agent), {DEMO_TRAINER_USERNAME} "
-            "(trainer), created if missing (an existing account keeps its password); "
-            "never in production"
+            f"(trainer), {DEMO_LEAD_USERNAME} (lead), created if missing (an existing account "
+            "keeps its password); never in production"
         )
     return 0
+
+
+def _seed_history(engine: Any, conversations: int, days: int) -> None:
+    import time
+
+    from bot.insights.history import remove_history, seed_history
+
+    if conversations < 0 or days < 1:
+        raise ValueError("--history must be 0 or more, --days 1 or more")
+    if conversations == 0:
+        with engine.begin() as connection:
+            removed = remove_history(connection)
+        print(f"removed the demo history ({removed} conversations)")
+        return
+    started = time.perf_counter()
+
+    def progress(done: int) -> None:
+        print(f"\r  {done:,} of {conversations:,} conversations", end="", flush=True)
+
+    seed_history(engine, conversations, days, progress=progress)
+    print(
+        f"\nseeded a demo history of {conversations:,} conversations over {days} days in "
+        f"{time.perf_counter() - started:.1f} s; `bot insights --demo` and the insights "
+        "page's demo history show it, real activity never includes it "
+        "(`bot demo seed --history 0` removes it)"
+    )
 
 
 def _cmd_token(args: argparse.Namespace) -> int:
@@ -152,6 +183,44 @@ def _cmd_handoff_list(args: argparse.Namespace) -> int:
             f"{view['id']:>5}  {view['status']:<8} {where:<20} {view['language']}  "
             f"{customer:<20} {due:<12} {view['reason_text']}"
         )
+    return 0
+
+
+def _date(value: str) -> dt.date:
+    """An argparse type: a calendar day written YYYY-MM-DD."""
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a date: {value!r} (write it as YYYY-MM-DD, e.g. 2026-11-01)"
+        ) from None
+
+
+INSIGHTS_DEFAULT_DAYS = 30
+
+
+def _cmd_insights(args: argparse.Namespace) -> int:
+    from bot.db import app_engine, create_schema
+    from bot.insights.metrics import BadPeriod, Period, compute
+    from bot.insights.report import as_csv, as_json, as_text
+
+    today = dt.datetime.now(dt.timezone.utc).date()
+    until = args.until or (max(today, args.since) if args.since else today)
+    since = args.since or until - dt.timedelta(days=INSIGHTS_DEFAULT_DAYS - 1)
+    try:
+        period = Period(since, until, language=args.lang, demo=args.demo)
+    except BadPeriod as exc:
+        print(f"bot: {exc}", file=sys.stderr)
+        return 1
+    engine = app_engine()
+    create_schema(engine)
+    insights = compute(engine, period)
+    if args.json:
+        sys.stdout.write(as_json(insights) + "\n")
+    elif args.csv:
+        sys.stdout.write(as_csv(insights))
+    else:
+        sys.stdout.write(as_text(insights))
     return 0
 
 
@@ -332,9 +401,21 @@ def build_parser() -> argparse.ArgumentParser:
     ).set_defaults(func=_cmd_api_token)
 
     demo = commands.add_parser("demo", help="demo data").add_subparsers(dest="demo", required=True)
-    demo.add_parser(
+    seed = demo.add_parser(
         "seed", help="load the demo customers (again: restores their demo state)"
-    ).set_defaults(func=_cmd_demo_seed)
+    )
+    seed.add_argument(
+        "--history",
+        type=int,
+        metavar="N",
+        default=None,
+        help="also generate N past billing conversations in en/lv/zh for the insights, "
+        "marked as demo data (replaces an earlier history; 0 removes it)",
+    )
+    seed.add_argument(
+        "--days", type=int, default=365, help="how far back the history goes (default 365)"
+    )
+    seed.set_defaults(func=_cmd_demo_seed)
 
     token = commands.add_parser("token", help="print a signed token for a customer")
     token.add_argument("customer_id")
@@ -352,7 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     add = agent_commands.add_parser("add", help="add an agent; asks for the password")
     add.add_argument("username", help="lower-case letters, digits, '.', '_' or '-'")
     add.add_argument("--name", default=None, help="the name customers see (default: username)")
-    add.add_argument("--role", choices=["agent", "trainer"], default="agent")
+    add.add_argument("--role", choices=["agent", "trainer", "lead"], default="agent")
     add.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
@@ -363,6 +444,26 @@ def build_parser() -> argparse.ArgumentParser:
     listing = queue_commands.add_parser("list", help="open tickets, newest activity first")
     listing.add_argument("--json", action="store_true", help="the tickets with their packets")
     listing.set_defaults(func=_cmd_handoff_list)
+
+    insights = commands.add_parser(
+        "insights",
+        help="what the bot recovered and where it failed, per language and day",
+        description="Billing outcomes, money recovered, handoffs and messages not understood "
+        f"for a period of UTC days (default: the last {INSIGHTS_DEFAULT_DAYS} days). "
+        "The JSON keys are described in the README.",
+    )
+    insights.add_argument("--since", type=_date, help="first day, YYYY-MM-DD")
+    insights.add_argument("--until", type=_date, help="last day, YYYY-MM-DD (default: today)")
+    insights.add_argument("--lang", choices=["en", "lv", "zh"], help="one language only")
+    insights.add_argument(
+        "--demo",
+        action="store_true",
+        help="the generated demo history (bot demo seed --history) instead of real activity",
+    )
+    form = insights.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="everything, for scripts")
+    form.add_argument("--csv", action="store_true", help="one row per day and language")
+    insights.set_defaults(func=_cmd_insights)
 
     register_trainer_commands(commands)
     return parser

@@ -13,6 +13,7 @@ from bot.billing import to_minor
 from bot.db import (
     Agent,
     Balance,
+    BillingConversation,
     CardFormLink,
     Customer,
     HandoffTicket,
@@ -94,6 +95,8 @@ def _delete_demo_rows(session: Session) -> None:
     balances = select(Balance.id).where(Balance.subscription_id.in_(subscriptions))
     # Children before parents, so that foreign keys hold at every step.
     for statement in (
+        # The insights' notes of their conversations go with the balances they name.
+        delete(BillingConversation).where(BillingConversation.customer_id.in_(ids)),
         delete(PaymentAttempt).where(PaymentAttempt.balance_id.in_(balances)),
         delete(Balance).where(Balance.subscription_id.in_(subscriptions)),
         delete(Subscription).where(Subscription.customer_id.in_(ids)),
@@ -168,13 +171,15 @@ def add_customer(session: Session, demo: DemoCustomer) -> None:
 DEMO_AGENTS = (
     ("anna", "Anna", "demo-agent-pass", "agent"),
     ("toms", "Toms", "demo-trainer-pass", "trainer"),
+    ("lena", "Lena", "demo-lead-pass", "lead"),
 )
 DEMO_AGENT_USERNAME, _, DEMO_AGENT_PASSWORD, _ = DEMO_AGENTS[0]
 DEMO_TRAINER_USERNAME, _, DEMO_TRAINER_PASSWORD, _ = DEMO_AGENTS[1]
+DEMO_LEAD_USERNAME, _, DEMO_LEAD_PASSWORD, _ = DEMO_AGENTS[2]
 
 
 def seed_demo_agents(session: Session) -> list[str]:
-    """Creates the demo agent and trainer where missing; returns who was created.
+    """Creates the demo agent, trainer and lead where missing; returns who was created.
 
     An existing account is left as it is: seeding never changes a password (an
     operator may have made "anna" a real account).

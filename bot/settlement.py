@@ -88,7 +88,11 @@ def _live_attempt_key(engine: Engine, balance_id: int) -> str | None:
 
 
 def _claim(
-    engine: Engine, customer_id: str, balance_id: int, method_id: int
+    engine: Engine,
+    customer_id: str,
+    balance_id: int,
+    method_id: int,
+    conversation_id: str | None = None,
 ) -> tuple[str, bool] | None:
     """Inserts the pending attempt for the next try; (key, whether we own it).
 
@@ -129,6 +133,7 @@ def _claim(
                     amount_minor=amount,
                     currency=currency,
                     status="pending",
+                    conversation_id=conversation_id,
                 )
             )
     except IntegrityError:
@@ -197,8 +202,12 @@ def resubmit(
     balance_id: int,
     payment_method_id: int,
     wait_seconds: float = WAIT_FOR_OWNER_SECONDS,
+    conversation_id: str | None = None,
 ) -> Settlement:
     """Charges the balance to the card once, whatever runs at the same time.
+
+    `conversation_id` names the conversation the charge is made for (the insights
+    follow a conversation to its payments).
 
     Raises:
         NotFound: the balance or the card is not this customer's.
@@ -206,7 +215,7 @@ def resubmit(
     """
     claimed = None
     for _ in range(10):  # each round needs another save to have finished meanwhile
-        claimed = _claim(engine, customer_id, balance_id, payment_method_id)
+        claimed = _claim(engine, customer_id, balance_id, payment_method_id, conversation_id)
         if claimed is not None:
             break
     if claimed is None:

@@ -136,3 +136,15 @@ def test_two_hundred_concurrent_attempts_check_at_most_five_passwords() -> None:
     outcomes = asyncio.run(everyone())
     assert outcomes.count("checked") == len(checks) == 5 and outcomes.count("refused") == 195
     assert most_at_once == 1  # one check at a time per username
+
+
+def test_a_lead_account_from_the_command_line(app_db: Engine, monkeypatch, capsys) -> None:
+    import io
+
+    from bot.cli import main
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("lead-password-123\n"))
+    assert main(["agent", "add", "ilze", "--role", "lead", "--password-stdin"]) == 0
+    assert "agent ilze (lead) added" in capsys.readouterr().out
+    with session_scope(app_db) as session:
+        assert agents.authenticate(session, "ilze", "lead-password-123").role == "lead"

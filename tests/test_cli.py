@@ -154,7 +154,7 @@ def test_bot_serve_refuses_demo_passwords_unless_demo(tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/bot.db", "BOT_ENV": "development"}
     subprocess.run([str(BOT), "demo", "seed"], env=env, check=True, capture_output=True)
     refused = _serve(tmp_path, BOT_AUTH_SECRET=TEST_SECRET)
-    assert refused.returncode == 2 and "anna, toms" in refused.stderr, refused.stderr
+    assert refused.returncode == 2 and "anna, toms, lena" in refused.stderr, refused.stderr
     demo = _serve(tmp_path, "--demo")  # the demo may: it stops only at the missing Redis
     assert demo.returncode == 2 and "lock store" in demo.stderr, demo.stderr
 

@@ -100,12 +100,25 @@ async def signed_in_agent(request: Request) -> agents.SignedIn | None:
         return None
 
 
-def console_page(name: str, who: agents.SignedIn) -> HTTPResponse:
+# Who sees the insights page (bot.web.insights_page); trainers read it too.
+INSIGHTS_ROLES = ("lead", "trainer")
+
+
+def console_document(name: str, who: agents.SignedIn) -> str:
     """A console page from static/console/, with the agent's CSRF token and name filled in."""
     document = (STATIC_ROOT / "console" / name).read_text(encoding="utf-8")
     document = document.replace("{{csrf_token}}", html.escape(who.csrf_token))
     document = document.replace("{{agent_name}}", html.escape(who.display_name))
-    return page(document)
+    insights_link = (
+        '<a id="nav-insights" href="/console/insights">Insights</a>'
+        if who.role in INSIGHTS_ROLES
+        else ""
+    )
+    return document.replace("{{insights_nav}}", insights_link)
+
+
+def console_page(name: str, who: agents.SignedIn) -> HTTPResponse:
+    return page(console_document(name, who))
 
 
 def _login_page(error: str | None = None, status: int = 200) -> HTTPResponse:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy.engine import Engine
 
@@ -137,3 +139,28 @@ def test_a_database_failure_is_an_apology_not_a_crash(domain_dict, monkeypatch) 
     tracker = make_tracker(metadata=token_for("cust-lv-owner"))
     messages, _ = run_action(ActionExplainPastDue(), tracker, domain_dict)
     assert [m["response"] for m in messages] == ["utter_billing_unavailable"]
+
+
+def test_showing_a_balance_notes_the_conversation_for_the_insights(app_db, domain_dict) -> None:
+    from sqlalchemy import select
+
+    from bot.db import BillingConversation, session_scope
+
+    tracker = make_tracker(language="lv", metadata=token_for("cust-lv-owner"))
+    # The customer's first message, at 23:58 UTC on 30 November 2026.
+    tracker.events = [{"event": "user", "timestamp": 1796083080.0, "text": "sveiki"}]
+    for _ in range(2):
+        run_action(ActionExplainPastDue(), tracker, domain_dict)
+    with session_scope(app_db) as session:
+        rows = session.execute(
+            select(
+                BillingConversation.conversation_id,
+                BillingConversation.customer_id,
+                BillingConversation.language,
+                BillingConversation.day,
+                BillingConversation.demo,
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        (tracker.sender_id, "cust-lv-owner", "lv", dt.date(2026, 11, 30), False)
+    ]

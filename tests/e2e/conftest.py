@@ -26,7 +26,13 @@ from bot.auth import issue_token
 from bot.chat import send
 from bot.config import PROJECT_ROOT
 from bot.db import create_schema, make_engine, session_scope
-from bot.demo import DEMO_AGENT_PASSWORD, DEMO_TRAINER_PASSWORD, seed_demo, seed_demo_agents
+from bot.demo import (
+    DEMO_AGENT_PASSWORD,
+    DEMO_LEAD_PASSWORD,
+    DEMO_TRAINER_PASSWORD,
+    seed_demo,
+    seed_demo_agents,
+)
 from bot.installation import api_token
 from bot.launch import Stack
 from tests.conftest import TEST_SECRET, copy_project
@@ -39,6 +45,7 @@ AGENT_PASSWORDS = {
     "anna": DEMO_AGENT_PASSWORD,
     "bob": SECOND_AGENT_PASSWORD,
     "toms": DEMO_TRAINER_PASSWORD,
+    "lena": DEMO_LEAD_PASSWORD,
     "tess": "tess-password-123",  # a second trainer
     "pat": "pat-password-12345",  # an agent of the production-mode tests
 }

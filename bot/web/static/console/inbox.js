@@ -417,6 +417,9 @@
   function start() {
     state.csrfToken = common.readCsrfToken();
     common.collectElements(["notice", "lang-filter", "inbox", "inbox-items", "inbox-empty", "inbox-empty-text", "inbox-count", "poll-state"], el);
+    // A link (the insights page's) may name the language: ?lang=lv
+    const asked = new URLSearchParams(window.location.search).get("lang");
+    if (asked && Object.prototype.hasOwnProperty.call(LANGUAGE_NAMES, asked)) el.langFilter.value = asked;
     state.lang = el.langFilter.value || ""; // a browser may restore the last choice
     bindEvents();
     poller.start();
