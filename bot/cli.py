@@ -76,7 +76,8 @@ def _cmd_token(args: argparse.Namespace) -> int:
     with session_scope(get_engine(settings.database_url)) as session:
         get_customer(session, args.customer_id)
     ttl = args.ttl or settings.token_ttl_seconds
-    print(issue_token(args.customer_id, settings.auth_secret, ttl))
+    audience = settings.token_audience
+    print(issue_token(args.customer_id, settings.auth_secret, ttl, audience=audience))
     return 0
 
 
@@ -95,7 +96,12 @@ def _cmd_chat(args: argparse.Namespace) -> int:
     settings = get_settings()
     token = None
     if args.customer_id != "anonymous":
-        token = issue_token(args.customer_id, settings.auth_secret, settings.token_ttl_seconds)
+        token = issue_token(
+            args.customer_id,
+            settings.auth_secret,
+            settings.token_ttl_seconds,
+            audience=settings.token_audience,
+        )
     chat_loop(args.url, token, args.language)
     return 0
 

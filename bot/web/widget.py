@@ -57,7 +57,7 @@ class ChatWidget(InputChannel):
                 return json_error(404, "not_found", "No such file")
             return serve_file(STATIC_ROOT / "widget" / name)
 
-        @chat.get("/api/demo-customers")
+        @chat.route("/api/demo-customers", methods=["GET", "OPTIONS"])
         async def demo_customers(request: Request) -> HTTPResponse:
             refused = _demo_disabled()
             if refused:
@@ -67,7 +67,7 @@ class ChatWidget(InputChannel):
             ]
             return response.json({"customers": customers}, headers=NO_STORE)
 
-        @chat.post("/api/demo-token")
+        @chat.route("/api/demo-token", methods=["POST", "OPTIONS"])
         async def demo_token(request: Request) -> HTTPResponse:
             refused = _demo_disabled()
             if refused:
@@ -78,7 +78,12 @@ class ChatWidget(InputChannel):
             if demo is None:
                 return json_error(404, "unknown_customer", "No such demo customer")
             settings = get_settings()
-            token = issue_token(demo.id, settings.auth_secret, settings.token_ttl_seconds)
+            token = issue_token(
+                demo.id,
+                settings.auth_secret,
+                settings.token_ttl_seconds,
+                audience=settings.token_audience,
+            )
             customer = {"id": demo.id, "name": demo.display_name, "language": demo.language}
             return response.json(
                 {"token": token, "expires_in": settings.token_ttl_seconds, "customer": customer},
