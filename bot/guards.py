@@ -174,9 +174,18 @@ def install_api_guard() -> None:
         if not arguments.get("auth_token") and not arguments.get("jwt_secret"):
             arguments["auth_token"] = api_token()
         app = original(**arguments)
-        app.register_middleware(
-            make_request_guard(arguments.get("auth_token"), allowed_hosts()), "request"
-        )
+        guard = make_request_guard(arguments.get("auth_token"), allowed_hosts())
+        app.register_middleware(guard, "request")
+
+        # The guard must run first: Rasa's CORS extension puts its own middleware at
+        # the front when the server starts, and answers every OPTIONS request there
+        # (automatic_options), which would skip the origin check.
+        async def guard_first(app: Any, loop: Any) -> None:
+            if guard in app.request_middleware:
+                app.request_middleware.remove(guard)
+            app.request_middleware.appendleft(guard)
+
+        app.register_listener(guard_first, "after_server_start")
         app.register_middleware(add_cors_headers, "response")
         logger.info(
             "HTTP API needs the installation's token; hosts allowed: %s; pages allowed to "
