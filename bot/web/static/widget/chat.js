@@ -619,9 +619,13 @@
   function applyToken(tokenData) {
     state.token = tokenData.token;
     state.tokenExpiresAt = tokenData.expiresAt;
-    storageSet(sessionStorage, STORAGE_KEYS.token, tokenData.token);
-    storageSet(sessionStorage, STORAGE_KEYS.tokenExpiresAt, String(tokenData.expiresAt));
-    storageSet(sessionStorage, STORAGE_KEYS.tokenCustomer, state.customer ? state.customer.id : "");
+    // The demo page keeps its token for an offline reload; on another site the
+    // page's own backend is asked again, and the token stays out of its storage.
+    if (config.mode === "demo") {
+      storageSet(sessionStorage, STORAGE_KEYS.token, tokenData.token);
+      storageSet(sessionStorage, STORAGE_KEYS.tokenExpiresAt, String(tokenData.expiresAt));
+      storageSet(sessionStorage, STORAGE_KEYS.tokenCustomer, state.customer ? state.customer.id : "");
+    }
     // A minute before expiry; a very short-lived token is renewed at half its life instead.
     const lifetime = tokenData.expiresAt - Date.now();
     scheduleTokenRefresh(Math.max(lifetime - TOKEN_REFRESH_MARGIN_MS, lifetime / 2));
