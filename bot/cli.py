@@ -200,6 +200,7 @@ def serve_environment(environ: dict[str, str], demo: bool) -> dict[str, str]:
     env = dict(environ)
     if demo:
         env["BOT_ENV"] = DEVELOPMENT
+        load_settings(env)  # a malformed BOT_WIDGET_ORIGINS or key stops it here, not in Rasa
         return env
     if env.get("BOT_ENV", "").strip().lower() == DEVELOPMENT:
         raise ConfigError("bot serve is production mode: BOT_ENV=development needs --demo")
@@ -271,6 +272,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             f"{stack.url}/console/); Ctrl-C stops it",
             flush=True,
         )
+        print(f"pages allowed to use the chat: {', '.join(sorted(_allowed_origins(env)))}")
         # A process that dies is started again, as a process manager would.
         while not stopping:
             for name, process in list(stack.processes.items()):
@@ -288,6 +290,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         print("stopping...", flush=True)
         stack.stop()
     return 0
+
+
+def _allowed_origins(env: dict[str, str]) -> frozenset[str]:
+    """The bot's own origin and BOT_WIDGET_ORIGINS, as the Rasa servers will read them."""
+    from bot.config import load_settings
+
+    return load_settings(env).allowed_origins
 
 
 def _safe_url(url: str) -> str:

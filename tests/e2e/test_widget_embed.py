@@ -242,3 +242,32 @@ def test_styles_stay_on_their_side_and_the_panel_works_by_keyboard(
         "return arguments[0].getBoundingClientRect().toJSON()", _in(customer, "#bb-panel")[0]
     )
     assert panel and rect["left"] == 0 and rect["width"] == width
+
+
+def test_the_card_form_from_the_widget_leads_back_to_the_page(
+    servers: BotServers,
+    site: EmbeddingSiteServer,
+    browser,  # noqa: F811
+) -> None:
+    from tests.e2e.test_settle import _post_form
+
+    site.signed_in = "cust-en-owner"
+    customer = browser()
+    page = site.url("billing")
+    customer.get(page)
+    _launcher(customer).click()
+    _say(customer, "My card payment was declined")
+    _button(customer, "Add a new card").click()
+    link = _wait(customer, lambda d: _in(d, "a.card-form-link"), "the card form link")[0]
+    href = link.get_attribute("href")
+    assert href.startswith(f"{servers.url}/webhooks/cards/form/")
+    assert link.get_attribute("target") == "_blank" and "noopener" in link.get_attribute("rel")
+    status, saved = _post_form(
+        href, number="4242 4242 4242 4242", expiry="12/29", name="A", cvc="123"
+    )
+    assert status == 200 and f'id="back-to-chat" href="{page}"' in saved
+    _wait(
+        customer,
+        lambda d: any("4242" in t for t in _texts(d, ".msg.bot")),
+        "the chat going on with the new card",
+    )
