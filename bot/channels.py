@@ -307,7 +307,9 @@ class RedactingSocketIOInput(SocketIOInput):
             if not sender_id or not isinstance(data, dict):
                 logger.info("socket %s sent a message before its session_request", sid)
                 return
-            metadata = data.get(self.metadata_key) or {}
+            # rasa-webchat sends its metadata as `customData` (Rasa's docs have users set
+            # metadata_key to it); both are read, so it works without changing credentials.
+            metadata = data.get(self.metadata_key) or data.get("customData") or {}
             if isinstance(metadata, str):
                 try:
                     metadata = json.loads(metadata)

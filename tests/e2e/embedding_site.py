@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 # Rules a careless host stylesheet might have: every one would restyle the widget
@@ -53,8 +54,31 @@ PAGE = """<!doctype html>
 """
 
 
+# The same site with the Rasa ecosystem's own widget (rasa-webchat from npm) instead.
+WEBCHAT_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Shop: rasa-webchat</title>
+<style>#webchat {{ height: 600px; }}</style></head>
+<body><h1>rasa-webchat</h1><div id="webchat"></div>
+<script src="/static/rasa-webchat.js"></script>
+<script>
+  fetch("/session/token").then((answer) => answer.json()).then((session) => {{
+    window.WebChat.default({{
+      socketUrl: "{bot}",
+      socketPath: "/socket.io/",
+      customData: {{ language: "en", customer_token: session.token }},
+      title: "Billing support",
+      embedded: true,
+      params: {{ storage: "session" }},
+    }}, document.getElementById("webchat"));
+  }});
+</script>
+</body></html>
+"""
+
+
 class EmbeddingSiteServer:
-    """Serves /account/<page> with the widget, and /session/token for `signed_in`."""
+    """Serves /account/<page> with the widget, and /session/token for `signed_in`;
+    /webchat/ with rasa-webchat when `webchat_js` names its bundle."""
 
     def __init__(self, port: int, bot_url: str, issue_token: Any, lang: str = "en") -> None:
         self.port = port
@@ -64,6 +88,7 @@ class EmbeddingSiteServer:
         self.signed_in: str | None = None
         self.token_ttl = 600
         self.tokens_issued = 0
+        self.webchat_js: Path | None = None
         site = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -87,6 +112,11 @@ class EmbeddingSiteServer:
                         other=other,
                     )
                     return self._send(200, "text/html; charset=utf-8", page.encode())
+                if self.path == "/webchat/":
+                    page = WEBCHAT_PAGE.format(bot=site.bot_url)
+                    return self._send(200, "text/html; charset=utf-8", page.encode())
+                if self.path == "/static/rasa-webchat.js" and site.webchat_js:
+                    return self._send(200, "text/javascript", site.webchat_js.read_bytes())
                 return self._send(404, "text/plain", b"not found")
 
             def _send(self, status: int, content_type: str, body: bytes) -> None:
@@ -105,6 +135,9 @@ class EmbeddingSiteServer:
 
     def url(self, page: str = "billing", host: str = "127.0.0.1") -> str:
         return f"http://{host}:{self.port}/account/{page}"
+
+    def webchat_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/webchat/"
 
     def start(self) -> None:
         self._thread.start()
