@@ -55,7 +55,8 @@
   // A custom element name: the page's `div`, `section`... rules do not match it, and
   // the inline `all: initial` beats the rest (`*`, attribute selectors, !important).
   const host = document.createElement("billing-bot-chat");
-  host.setAttribute("style", "all: initial !important");
+  // Through the CSSOM: a page whose CSP has no 'unsafe-inline' refuses style attributes.
+  host.style.setProperty("all", "initial", "important");
   const shadow = host.attachShadow({ mode: "closed" });
   const root = document.createElement("div");
   root.className = "bb-root";
