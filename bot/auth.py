@@ -5,7 +5,8 @@ either with BOT_AUTH_SECRET (HS256: the demo sign-in, `bot token`) or by the
 embedding site's own backend with its private key (RS256 or ES256), checked with
 the public key(s) in BOT_CUSTOMER_TOKEN_PUBLIC_KEY(_FILE). Every token needs
 `sub`, `exp` and `aud` (BOT_CUSTOMER_TOKEN_AUDIENCE), `iss` too when
-BOT_CUSTOMER_TOKEN_ISSUER is set; clocks may differ by LEEWAY_SECONDS. The
+BOT_CUSTOMER_TOKEN_ISSUER is set; the site's clock may differ from ours by
+LEEWAY_SECONDS (HS256 tokens are issued by this installation's clock: none). The
 algorithm a token names picks the one key it is checked with, and only these
 three algorithms are accepted: `none`, HS512, and an HS256 token "signed" with the
 public key as its secret (algorithm confusion) are refused.
@@ -123,6 +124,7 @@ def verify_token(token: str, secret: str, rules: TokenRules | None = None) -> st
     if not keys:
         raise AuthError(f"tokens signed with {algorithm!r} are not accepted")
     required = ["sub", "exp", "aud"] + (["iss"] if rules.issuer else [])
+    leeway = 0 if named == ALGORITHM else rules.leeway_seconds
     error: jwt.PyJWTError | None = None
     for key in keys:
         try:
@@ -132,7 +134,7 @@ def verify_token(token: str, secret: str, rules: TokenRules | None = None) -> st
                 algorithms=[named],
                 audience=rules.audience,
                 issuer=rules.issuer or None,
-                leeway=rules.leeway_seconds,
+                leeway=leeway,
                 options={"require": required},
             )
             break
