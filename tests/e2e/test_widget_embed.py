@@ -16,6 +16,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.shadowroot import ShadowRoot
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.ui import Select
 
 from tests.e2e.conftest import BotServers
 from tests.e2e.embedding_site import EmbeddingSiteServer
@@ -232,6 +233,15 @@ def test_styles_stay_on_their_side_and_the_panel_works_by_keyboard(
     _wait(customer, lambda d: not _in(d, "#bb-panel")[0].is_displayed(), "the panel to close")
     assert launcher.get_attribute("aria-expanded") == "false"
     assert _focused(customer, launcher)
+
+    # The customer's choice in the language menu outlasts the page's data-lang="en".
+    launcher.click()
+    Select(_in(customer, "#language")[0]).select_by_value("lv")
+    customer.refresh()
+    _wait(customer, lambda d: _texts(d, "#send") == ["Sūtīt"], "the chat still in Latvian")
+    launcher = _launcher(customer)
+    assert launcher.get_attribute("aria-expanded") == "true"  # it was left open
+    launcher.click()
 
     # On a phone the open chat takes the whole screen.
     customer.set_window_size(390, 844)

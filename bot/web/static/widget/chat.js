@@ -219,6 +219,7 @@
     handoff: null, // last handoff status seen, to decide on the typing dots
     notice: null, // {key, params} so the notice is relabelled with the page
     typingTimer: null,
+    focusWhenReady: false, // the panel was opened while the sign-in was under way
   };
 
   // ---------- small helpers ----------
@@ -321,13 +322,13 @@
     if (fromQuery && SUPPORTED_LANGUAGES.indexOf(fromQuery) !== -1) {
       return { lang: fromQuery, explicit: true };
     }
-    // The embedding page's data-lang (or setLanguage) is the page's language.
-    const fromPage = normalizeLanguage(config.lang);
-    if (fromPage) return { lang: fromPage, explicit: true };
+    // The customer's own choice in the menu, then the embedding page's data-lang.
     const stored = storageGet(localStorage, STORAGE_KEYS.language);
     if (stored && SUPPORTED_LANGUAGES.indexOf(stored) !== -1) {
       return { lang: stored, explicit: true };
     }
+    const fromPage = normalizeLanguage(config.lang);
+    if (fromPage) return { lang: fromPage, explicit: true };
     const browserLanguages = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language];
     for (let i = 0; i < browserLanguages.length; i += 1) {
       const lang = normalizeLanguage(browserLanguages[i]);
@@ -863,6 +864,11 @@
     el.message.disabled = !signedIn;
     el.send.disabled = !signedIn;
     el.message.placeholder = signedIn ? t("placeholder") : t("placeholderSignedOut");
+    // Opened before the sign-in finished: the message box takes the focus once usable.
+    if (signedIn && state.focusWhenReady) {
+      state.focusWhenReady = false;
+      if (el.panel.contains(el.panel.getRootNode().activeElement)) el.message.focus();
+    }
   }
 
   // ---------- receiving ----------
@@ -1344,8 +1350,12 @@
     // Focus for a panel that was just opened: the message box, else the conversation.
     focus: function () {
       if (!mounted) return;
-      if (!el.message.disabled) el.message.focus();
-      else el.messages.focus();
+      if (!el.message.disabled) {
+        el.message.focus();
+        return;
+      }
+      el.messages.focus();
+      state.focusWhenReady = true;
     },
   };
   window.BillingBotChat = api;
