@@ -8,13 +8,14 @@ BIN := $(VENV)/bin
 PYTHON ?= $(shell command -v python3.10 2>/dev/null || pyenv which python3.10 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | tail -n 1)
 STAMP := $(VENV)/.installed
 WEB_STAMP := bot/web/node_modules/.installed
+WEBCHAT_JS := tests/webchat/node_modules/rasa-webchat/lib/index.js
 
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help setup browser balancer db train run run-prod shell test lint eval thresholds validate clean
+.PHONY: help setup browser balancer webchat db train run run-prod shell test lint eval thresholds validate clean
 
 help:
 	@echo "make run    - set up, seed the demo database, train if needed, start the bot"
@@ -35,6 +36,14 @@ $(WEB_STAMP): bot/web/package.json bot/web/package-lock.json
 	@command -v npm >/dev/null || { echo "npm not found: install Node.js and npm (e.g. apt-get install nodejs npm)"; exit 1; }
 	cd bot/web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $(WEB_STAMP)
+
+# rasa-webchat's prebuilt bundle for its browser test: the pinned tarball from the npm
+# registry, checked against tests/webchat/rasa-webchat.lock.json (scripts/fetch_webchat.py).
+$(WEBCHAT_JS): tests/webchat/rasa-webchat.lock.json scripts/fetch_webchat.py
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js and npm (e.g. apt-get install nodejs npm)"; exit 1; }
+	$(BIN)/python scripts/fetch_webchat.py
+
+webchat: $(WEBCHAT_JS)
 
 # Browser tests drive Debian's Chromium; installed here when missing (needs root or sudo).
 browser:
@@ -78,7 +87,7 @@ lint: setup
 	$(BIN)/ruff check bot actions tests scripts
 	$(BIN)/mypy
 
-test: setup browser balancer train lint
+test: setup browser balancer webchat train lint
 	$(BIN)/rasa data validate
 	$(BIN)/python -m pytest -q -ra
 

@@ -20,6 +20,9 @@ The Socket.IO channel also:
 - tells the widget how each message was stored (`message_stored`: its id and the
   text as kept, masked when it held card data), so the page never keeps a card
   number either;
+- accepts sockets only from pages of allowed origins (bot.origins): Rasa 3.6 turns
+  python-engineio's origin check off (`cors_allowed_origins=[]`), and browsers do
+  not apply CORS to WebSockets, so any web page could open one;
 - fixes Rasa 3.6's handlers: `enter_room` is a coroutine in python-socketio 5 and
   was never awaited, a custom payload was passed to `emit` as keyword arguments,
   and a socket could post into any conversation by naming its id.
@@ -45,7 +48,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.auth import verified_metadata
+from bot.auth import token_rules, verified_metadata
 from bot.config import get_settings
 from bot.db import app_engine, session_scope
 from bot.fast_loading import install_fast_model_loading
@@ -59,6 +62,7 @@ from bot.inbound import (
     parse_rest_body,
 )
 from bot.installation import socket_session_key
+from bot.origins import origin_allowed
 from bot.redaction import redact_message
 from bot.resilience import (
     install_remote_action_changes,
@@ -130,7 +134,8 @@ def user_message(
 ) -> UserMessage:
     """The message as Rasa may keep it: card data redacted, the token verified and dropped."""
     redacted = redact_message(text)
-    kept = verified_metadata(metadata, conversation_id, get_settings().auth_secret)
+    settings = get_settings()
+    kept = verified_metadata(metadata, conversation_id, settings.auth_secret, token_rules(settings))
     if redacted.masked is not None:
         kept[REDACTED_TEXT_KEY] = redacted.masked
     return UserMessage(
@@ -169,7 +174,8 @@ class RedactingRestInput(RestInput):
         async def health(request: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
-        @rest.route("/webhook", methods=["POST"])
+        # OPTIONS: a page of an allowed origin asks first (bot.guards answers it).
+        @rest.route("/webhook", methods=["POST", "OPTIONS"])
         async def receive(request: Request) -> HTTPResponse:
             try:
                 sender_id, text, metadata = parse_rest_body(request.body)
@@ -233,6 +239,17 @@ def rejoinable(data: Any) -> str | None:
     return requested
 
 
+def socket_origin_allowed(origin: str | None, environ: dict[str, Any]) -> bool:
+    """python-engineio's origin check: the page's origin must be on the allow-list."""
+    return origin_allowed(origin, environ.get("HTTP_HOST"), get_settings().allowed_origins)
+
+
+def restrict_origins(sio: Any) -> None:
+    """A handshake from a page of another origin gets 400, and no CORS header."""
+    sio.eio.cors_allowed_origins = socket_origin_allowed
+    sio.eio.cors_credentials = False  # the chat uses no cookies
+
+
 def share_rooms_through_redis(sio: Any) -> None:
     """With several Rasa processes, a message to a room reaches the process holding its socket.
 
@@ -267,6 +284,7 @@ class RedactingSocketIOInput(SocketIOInput):
         socket_blueprint = super().blueprint(handler)
         sio = self.sio
         assert sio is not None  # set by SocketIOInput.blueprint
+        restrict_origins(sio)
         share_rooms_through_redis(sio)
         namespace = self.namespace
 
@@ -289,7 +307,9 @@ class RedactingSocketIOInput(SocketIOInput):
             if not sender_id or not isinstance(data, dict):
                 logger.info("socket %s sent a message before its session_request", sid)
                 return
-            metadata = data.get(self.metadata_key) or {}
+            # rasa-webchat sends its metadata as `customData` (Rasa's docs have users set
+            # metadata_key to it); both are read, so it works without changing credentials.
+            metadata = data.get(self.metadata_key) or data.get("customData") or {}
             if isinstance(metadata, str):
                 try:
                     metadata = json.loads(metadata)

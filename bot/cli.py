@@ -107,7 +107,8 @@ def _cmd_token(args: argparse.Namespace) -> int:
     with session_scope(get_engine(settings.database_url)) as session:
         get_customer(session, args.customer_id)
     ttl = args.ttl or settings.token_ttl_seconds
-    print(issue_token(args.customer_id, settings.auth_secret, ttl))
+    audience = settings.token_audience
+    print(issue_token(args.customer_id, settings.auth_secret, ttl, audience=audience))
     return 0
 
 
@@ -126,7 +127,12 @@ def _cmd_chat(args: argparse.Namespace) -> int:
     settings = get_settings()
     token = None
     if args.customer_id != "anonymous":
-        token = issue_token(args.customer_id, settings.auth_secret, settings.token_ttl_seconds)
+        token = issue_token(
+            args.customer_id,
+            settings.auth_secret,
+            settings.token_ttl_seconds,
+            audience=settings.token_audience,
+        )
     chat_loop(args.url, token, args.language)
     return 0
 
@@ -263,6 +269,7 @@ def serve_environment(environ: dict[str, str], demo: bool) -> dict[str, str]:
     env = dict(environ)
     if demo:
         env["BOT_ENV"] = DEVELOPMENT
+        load_settings(env)  # a malformed BOT_WIDGET_ORIGINS or key stops it here, not in Rasa
         return env
     if env.get("BOT_ENV", "").strip().lower() == DEVELOPMENT:
         raise ConfigError("bot serve is production mode: BOT_ENV=development needs --demo")
@@ -334,6 +341,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             f"{stack.url}/console/); Ctrl-C stops it",
             flush=True,
         )
+        print(f"pages allowed to use the chat: {', '.join(sorted(_allowed_origins(env)))}")
         # A process that dies is started again, as a process manager would.
         while not stopping:
             for name, process in list(stack.processes.items()):
@@ -351,6 +359,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         print("stopping...", flush=True)
         stack.stop()
     return 0
+
+
+def _allowed_origins(env: dict[str, str]) -> frozenset[str]:
+    """The bot's own origin and BOT_WIDGET_ORIGINS, as the Rasa servers will read them."""
+    from bot.config import load_settings
+
+    return load_settings(env).allowed_origins
 
 
 def _safe_url(url: str) -> str:

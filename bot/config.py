@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from bot.auth import DEFAULT_AUDIENCE as DEFAULT_TOKEN_AUDIENCE
+from bot.auth import public_keys
 from bot.errors import ConfigError
+from bot.origins import origin_of, parse_origins
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'bot.db'}"
@@ -29,6 +33,23 @@ class Settings:
     public_url: str = "http://127.0.0.1:5005"
     # The bot's folder, whose data/nlu the console's NLU inbox adds examples to.
     project_dir: Path = PROJECT_ROOT
+    # Sites besides the bot's own whose pages may embed the chat (BOT_WIDGET_ORIGINS).
+    widget_origins: tuple[str, ...] = ()
+    # What customer tokens must name in `aud`, and the embedding site's public keys
+    # (PEM) for RS256/ES256 tokens, if it signs its own (bot.auth).
+    token_audience: str = DEFAULT_TOKEN_AUDIENCE
+    token_public_keys: str = ""
+    token_issuer: str = ""
+
+    @property
+    def own_origin(self) -> str:
+        """The origin of the bot's own pages, from BOT_PUBLIC_URL."""
+        return origin_of(self.public_url) or ""
+
+    @property
+    def allowed_origins(self) -> frozenset[str]:
+        """Origins whose pages may talk to the chat: the bot's own and BOT_WIDGET_ORIGINS."""
+        return frozenset({self.own_origin, *self.widget_origins} - {""})
 
     @property
     def is_production(self) -> bool:
@@ -36,7 +57,7 @@ class Settings:
         return self.environment != DEVELOPMENT
 
 
-def load_settings(environ: dict[str, str] | None = None) -> Settings:
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Builds settings from environment variables, refusing unsafe combinations.
 
     BOT_ENV unset means development; any other value, even an empty one, means
@@ -66,14 +87,40 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         raise ConfigError(f"BOT_TOKEN_TTL_SECONDS is not a number: {ttl_text!r}") from exc
     if ttl <= 0:
         raise ConfigError("BOT_TOKEN_TTL_SECONDS must be positive")
+    public_url = (env.get("BOT_PUBLIC_URL") or "http://127.0.0.1:5005").rstrip("/")
+    if origin_of(public_url) is None:
+        raise ConfigError(f"BOT_PUBLIC_URL is not an http(s) URL: {public_url!r}")
+    keys = _public_keys_text(env)
+    public_keys(keys)  # a key that cannot be used stops the start, not the first customer
     return Settings(
         database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
         auth_secret=secret,
         environment=environment,
         token_ttl_seconds=ttl,
-        public_url=(env.get("BOT_PUBLIC_URL") or "http://127.0.0.1:5005").rstrip("/"),
+        public_url=public_url,
         project_dir=Path(env.get("BOT_PROJECT_DIR") or PROJECT_ROOT),
+        widget_origins=parse_origins(env.get("BOT_WIDGET_ORIGINS", "")),
+        token_audience=(env.get("BOT_CUSTOMER_TOKEN_AUDIENCE") or DEFAULT_TOKEN_AUDIENCE).strip(),
+        token_public_keys=keys,
+        token_issuer=(env.get("BOT_CUSTOMER_TOKEN_ISSUER") or "").strip(),
     )
+
+
+def _public_keys_text(env: Mapping[str, str]) -> str:
+    """PEM from BOT_CUSTOMER_TOKEN_PUBLIC_KEY, or the file BOT_CUSTOMER_TOKEN_PUBLIC_KEY_FILE."""
+    inline = env.get("BOT_CUSTOMER_TOKEN_PUBLIC_KEY", "").strip()
+    path = env.get("BOT_CUSTOMER_TOKEN_PUBLIC_KEY_FILE", "").strip()
+    if inline and path:
+        raise ConfigError(
+            "set BOT_CUSTOMER_TOKEN_PUBLIC_KEY or BOT_CUSTOMER_TOKEN_PUBLIC_KEY_FILE, not both"
+        )
+    if not path:
+        # Environments often keep a PEM on one line with literal "\n".
+        return inline.replace("\\n", "\n")
+    try:
+        return Path(path).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"BOT_CUSTOMER_TOKEN_PUBLIC_KEY_FILE cannot be read: {exc}") from exc
 
 
 @lru_cache(maxsize=1)

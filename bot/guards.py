@@ -12,7 +12,10 @@ loads credentials.yml, before Rasa builds its web app):
   * every route outside the channels (/webhooks, /chat, /console, /socket.io)
     needs the token, `/` and `/version` included, compared in constant time;
   * API requests with a body must send it as application/json: a web page can
-    send text/plain or a form to any address without asking, JSON it cannot.
+    send text/plain or a form to any address without asking, JSON it cannot;
+  * the chat's HTTP endpoints (bot.origins.CORS_PATH_PREFIXES) answer a page of an
+    allowed origin with CORS headers (and its preflight with 204); a request from
+    a page of any other origin gets 403 and no CORS header.
 
 Action server (`protect_action_server`, run when the action server imports the
 `actions` package): a call without the installation's action secret in the
@@ -33,6 +36,7 @@ from sanic.response import HTTPResponse
 
 from bot.config import get_settings
 from bot.installation import ACTION_SECRET_HEADER, action_secret, api_token
+from bot.origins import cors_headers, is_cors_path, origin_allowed, preflight_headers
 
 logger = logging.getLogger(__name__)
 
@@ -85,10 +89,28 @@ def _error(status: int, code: str, message: str) -> HTTPResponse:
     return json_error(status, code, message)
 
 
+def _page_origin(request: Request) -> str | None:
+    """The Origin a cross-origin-capable chat endpoint was called with, if any."""
+    if not is_cors_path(request.path):
+        return None
+    return request.headers.get("origin")
+
+
 def make_request_guard(token: str | None, hosts: set[str]) -> Any:
     async def guard(request: Request) -> HTTPResponse | None:
         if host_name(request.headers.get("host")) not in hosts:
             return _error(403, "bad_host", "This server does not answer to that host name.")
+        origin = _page_origin(request)
+        if origin is not None:
+            allowed = get_settings().allowed_origins
+            if not origin_allowed(origin, request.headers.get("host"), allowed):
+                return _error(403, "bad_origin", "Pages of that site may not use this chat.")
+            if request.method == "OPTIONS":
+                from sanic import response
+
+                return response.empty(status=204, headers=preflight_headers(origin))
+        elif request.method == "OPTIONS" and is_cors_path(request.path):
+            return _error(403, "bad_origin", "A preflight request names its origin.")
         if not is_api_route(request.path):
             return None
         if not await _authenticated(request, token):
@@ -98,6 +120,15 @@ def make_request_guard(token: str | None, hosts: set[str]) -> Any:
         return None
 
     return guard
+
+
+async def add_cors_headers(request: Request, response: HTTPResponse) -> None:
+    """A page of an allowed origin may read the chat endpoint's answer (others got 403)."""
+    origin = _page_origin(request)
+    if origin is not None and origin_allowed(
+        origin, request.headers.get("host"), get_settings().allowed_origins
+    ):
+        response.headers.update(cors_headers(origin))
 
 
 async def _authenticated(request: Request, token: str | None) -> bool:
@@ -143,12 +174,24 @@ def install_api_guard() -> None:
         if not arguments.get("auth_token") and not arguments.get("jwt_secret"):
             arguments["auth_token"] = api_token()
         app = original(**arguments)
-        app.register_middleware(
-            make_request_guard(arguments.get("auth_token"), allowed_hosts()), "request"
-        )
+        guard = make_request_guard(arguments.get("auth_token"), allowed_hosts())
+        app.register_middleware(guard, "request")
+
+        # The guard must run first: Rasa's CORS extension puts its own middleware at
+        # the front when the server starts, and answers every OPTIONS request there
+        # (automatic_options), which would skip the origin check.
+        async def guard_first(app: Any, loop: Any) -> None:
+            if guard in app.request_middleware:
+                app.request_middleware.remove(guard)
+            app.request_middleware.appendleft(guard)
+
+        app.register_listener(guard_first, "after_server_start")
+        app.register_middleware(add_cors_headers, "response")
         logger.info(
-            "HTTP API needs the installation's token; hosts allowed: %s (%s mode)",
+            "HTTP API needs the installation's token; hosts allowed: %s; pages allowed to "
+            "use the chat: %s (%s mode)",
             ", ".join(sorted(allowed_hosts())),
+            ", ".join(sorted(settings.allowed_origins)),
             "production" if settings.is_production else "development",
         )
         return app

@@ -54,6 +54,7 @@ for _ in $(seq 1 180); do
 done
 [ -n "$ready" ] || { echo "the servers did not answer within 3 minutes:"; tail -n 30 var/rasa.log var/actions.log; exit 1; }
 TOKEN=$($BIN/bot token cust-lv-owner)
+ORIGINS=$($BIN/python -c "from bot.config import get_settings; print(', '.join(sorted(get_settings().allowed_origins)))")
 cat <<INFO
 
 The bot is running on http://127.0.0.1:$RASA_PORT (REST, Socket.IO, HTTP API).
@@ -61,6 +62,9 @@ The HTTP API needs this installation's token: .venv/bin/bot api-token
 
 Chat in the browser (demo sign-in, en/lv/zh):  http://127.0.0.1:$RASA_PORT/chat/
 Agent console:                                  http://127.0.0.1:$RASA_PORT/console/
+On another site's pages (README, "Embedding the chat"):
+  <script src="http://127.0.0.1:$RASA_PORT/chat/widget.js" data-lang="en" async></script>
+  pages allowed to use the chat: $ORIGINS (BOT_WIDGET_ORIGINS adds sites)
   demo agent: anna / demo-agent-pass; demo trainer (queue + NLU inbox): toms / demo-trainer-pass
   (add real accounts with: .venv/bin/bot agent add NAME [--role trainer])
 

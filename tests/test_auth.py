@@ -13,6 +13,7 @@ import jwt
 import pytest
 
 from bot.auth import (
+    DEFAULT_AUDIENCE,
     REFERENCE_METADATA_KEY,
     customer_from_metadata,
     customer_reference,
@@ -24,6 +25,7 @@ from bot.config import DEVELOPMENT_AUTH_SECRET, load_settings
 from bot.errors import AuthError, ConfigError
 
 SECRET = "a-test-secret-that-is-long-enough-000000"
+AUD = DEFAULT_AUDIENCE
 
 
 def _b64(data: dict) -> str:
@@ -83,19 +85,33 @@ def test_a_client_cannot_send_its_own_reference() -> None:
             id="alg-none",
         ),
         pytest.param(
-            jwt.encode({"exp": int(time.time()) + 60}, SECRET, algorithm="HS256"), id="no-subject"
+            jwt.encode({"exp": int(time.time()) + 60, "aud": AUD}, SECRET, algorithm="HS256"),
+            id="no-subject",
         ),
         pytest.param(
-            jwt.encode({"sub": "cust-lv-owner"}, SECRET, algorithm="HS256"), id="no-expiry"
+            jwt.encode({"sub": "cust-lv-owner", "aud": AUD}, SECRET, algorithm="HS256"),
+            id="no-expiry",
         ),
         pytest.param(
             jwt.encode(
-                {"sub": "cust-lv-owner", "exp": int(time.time()) + 60}, SECRET, algorithm="HS512"
+                {"sub": "cust-lv-owner", "exp": int(time.time()) + 60, "aud": AUD},
+                SECRET,
+                algorithm="HS512",
             ),
             id="other-algorithm",
         ),
         pytest.param(
-            jwt.encode({"sub": 42, "exp": int(time.time()) + 60}, SECRET, algorithm="HS256"),
+            jwt.encode({"sub": "cust-lv-owner", "exp": int(time.time()) + 60}, SECRET),
+            id="no-audience",
+        ),
+        pytest.param(
+            issue_token("cust-lv-owner", SECRET, 60, audience="another-service"),
+            id="other-audience",
+        ),
+        pytest.param(
+            jwt.encode(
+                {"sub": 42, "exp": int(time.time()) + 60, "aud": AUD}, SECRET, algorithm="HS256"
+            ),
             id="subject-not-a-string",
         ),
     ],

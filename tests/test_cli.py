@@ -150,6 +150,23 @@ def test_bot_serve_refuses_development_security(tmp_path: Path, environ, refusal
     assert "lock store" not in result.stderr  # refused before anything else
 
 
+@pytest.mark.parametrize("mode", [(), ("--demo",)], ids=["production", "demo"])
+@pytest.mark.parametrize(
+    "environ",
+    [
+        pytest.param({"BOT_WIDGET_ORIGINS": "*"}, id="wildcard-origin"),
+        pytest.param({"BOT_WIDGET_ORIGINS": "https://shop.example.com/chat"}, id="path"),
+        pytest.param({"BOT_CUSTOMER_TOKEN_PUBLIC_KEY": "not a key"}, id="bad-key"),
+    ],
+)
+def test_bot_serve_refuses_a_bad_allow_list_or_key_up_front(
+    tmp_path: Path, mode: tuple[str, ...], environ: dict[str, str]
+) -> None:
+    result = _serve(tmp_path, *mode, BOT_AUTH_SECRET=TEST_SECRET, **environ)
+    assert result.returncode == 2 and "lock store" not in result.stderr, result.stderr
+    assert "BOT_WIDGET_ORIGINS" in result.stderr or "public key" in result.stderr
+
+
 def test_bot_serve_refuses_demo_passwords_unless_demo(tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/bot.db", "BOT_ENV": "development"}
     subprocess.run([str(BOT), "demo", "seed"], env=env, check=True, capture_output=True)

@@ -1,7 +1,8 @@
 """Every customer-facing text, read from where it lives, and the glossary it must follow.
 
-Read from the files themselves (domain.yml, the card form's words, the widget's
-`TEXTS`), so that a text someone adds later is checked like the others.
+Read from the files themselves (domain.yml, the card form's words, the chat panel's
+`TEXTS`, the launcher's `LABELS`), so that a text someone adds later is checked like
+the others.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from bot.i18n import LANGUAGES
 
 GLOSSARY = PROJECT_ROOT / "docs" / "glossary.md"
 CARD_FORM = PROJECT_ROOT / "bot" / "web" / "card_form.yml"
-WIDGET = PROJECT_ROOT / "bot" / "web" / "static" / "widget" / "widget.js"
+WIDGET = PROJECT_ROOT / "bot" / "web" / "static" / "widget" / "chat.js"
+LAUNCHER = PROJECT_ROOT / "bot" / "web" / "static" / "widget" / "widget.js"
 
 
 @dataclass
@@ -90,16 +92,29 @@ TRAILING_COMMA = re.compile(r",(\s*\})")
 def widget_texts() -> dict[str, dict[str, str]]:
     """The widget's `TEXTS` object literal (keys, double-quoted strings) as data."""
     found = WIDGET_TEXTS.search(WIDGET.read_text(encoding="utf-8"))
-    assert found, "widget.js has no `const TEXTS = {...};`"
+    assert found, "chat.js has no `const TEXTS = {...};`"
     as_json = TRAILING_COMMA.sub(r"\1", JS_KEY.sub(r'\1"\2":', found.group(1)))
     return json.loads(as_json)
+
+
+LAUNCHER_LABELS = re.compile(r"const LABELS = (\{[^}]*\});")
+
+
+def launcher_labels() -> dict[str, str]:
+    """The launcher button's name per language (widget.js `LABELS`, one line)."""
+    found = LAUNCHER_LABELS.search(LAUNCHER.read_text(encoding="utf-8"))
+    assert found, "widget.js has no `const LABELS = {...};`"
+    return json.loads(re.sub(r"([{,]\s*)([a-z]{2}):", r'\1"\2":', found.group(1)))
 
 
 def widget_units() -> list[Unit]:
     texts = widget_texts()
     return [
-        Unit(f"widget.js TEXTS.{key}", {lang: texts[lang].get(key, "") for lang in texts})
-        for key in texts["en"]
+        *(
+            Unit(f"chat.js TEXTS.{key}", {lang: texts[lang].get(key, "") for lang in texts})
+            for key in texts["en"]
+        ),
+        Unit("widget.js LABELS", launcher_labels()),
     ]
 
 

@@ -6,6 +6,11 @@ POST /webhooks/cards/form/<link>   number, expiry, name, CVC: validated, tokeniz
                                    expiry + token; then the conversation moves on
                                    with the `card_added` intent.
 The number and CVC are never stored, logged or sent back in a page.
+
+`?return_to=<page>`: the widget names the page the customer chats on; the saved
+and unusable pages link back to it when it is on an allowed origin (bot.origins),
+so a customer on the company's site gets back to its chat, and the link cannot
+send anyone to another site.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from bot.db import app_engine, session_scope
 from bot.expiry import ExpiryError, parse_expiry
 from bot.i18n import brand_in_sentence, language_from_accept, resolve_language
 from bot.inbound import strip_controls
+from bot.origins import safe_return_url
 from bot.payments import CardRejected, card_brand, digits_only, get_gateway, luhn_valid
 
 logger = logging.getLogger(__name__)
@@ -121,19 +127,31 @@ def render_form(
     return _page(language, text["title"], "".join(parts), status=400 if errors else 200)
 
 
-def render_unusable(language: str) -> HTTPResponse:
+def return_url(request: Request) -> str | None:
+    """The chat page to go back to, if the request names one on an allowed origin."""
+    return safe_return_url(request.args.get("return_to"), get_settings().allowed_origins)
+
+
+def _back_link(language: str, back_to: str | None) -> str:
+    if not back_to:
+        return ""
+    label = html.escape(messages()[language]["back_to_chat"])
+    return f'<p><a id="back-to-chat" href="{html.escape(back_to, quote=True)}">{label}</a></p>'
+
+
+def render_unusable(language: str, back_to: str | None = None) -> HTTPResponse:
     text = messages()[language]
-    return _page(
-        language, text["unusable_title"], f"<p>{html.escape(text['unusable_text'])}</p>", 410
-    )
+    body = f"<p>{html.escape(text['unusable_text'])}</p>{_back_link(language, back_to)}"
+    return _page(language, text["unusable_title"], body, 410)
 
 
-def render_saved(language: str, card: Card) -> HTTPResponse:
+def render_saved(language: str, card: Card, back_to: str | None = None) -> HTTPResponse:
     text = messages()[language]
     saved = text["saved_text"].format(
         brand=brand_in_sentence(card.brand, language), last4=card.last4
     )
-    return _page(language, text["saved_title"], f"<p>{html.escape(saved)}</p>")
+    body = f"<p>{html.escape(saved)}</p>{_back_link(language, back_to)}"
+    return _page(language, text["saved_title"], body)
 
 
 class CardFormInput(InputChannel):
@@ -151,7 +169,7 @@ class CardFormInput(InputChannel):
             try:
                 form = await asyncio.to_thread(_open, link)
             except LinkUnusable:
-                return render_unusable(await _unusable_language(request, link))
+                return render_unusable(await _unusable_language(request, link), return_url(request))
             return render_form(form.language)
 
         @card_form.route("/form/<link>", methods=["POST"])
@@ -169,17 +187,17 @@ class CardFormInput(InputChannel):
                     return render_form(form.language, errors, fields)
                 card, form = await asyncio.to_thread(_store, link, fields)
             except LinkUnusable:
-                return render_unusable(await _unusable_language(request, link))
+                return render_unusable(await _unusable_language(request, link), return_url(request))
             except CardRejected as rejected:
                 # The gateway's refusals count toward the link's strikes like ours do.
                 try:
                     await asyncio.to_thread(_reject, link)
                 except LinkUnusable:
-                    return render_unusable(form.language)
+                    return render_unusable(form.language, return_url(request))
                 errors = {rejected.field: f"{rejected.field}_{rejected.reason}"}
                 return render_form(form.language, errors, fields)
             await self._continue_conversation(request, on_new_message, form, card)
-            return render_saved(form.language, card)
+            return render_saved(form.language, card, return_url(request))
 
         return card_form
 

@@ -1,4 +1,8 @@
-"""The customer chat page at /chat: the widget and its demo sign-in.
+"""The customer chat page at /chat, the embeddable widget, and the demo sign-in.
+
+/chat/            the demo page: the chat panel (static/widget/chat.js) with a demo sign-in
+/chat/widget.js   the one script tag other sites embed (BOT_WIDGET_ORIGINS allows them)
+/chat/static/...  chat.js, widget.css and the pinned Socket.IO client
 
 The widget talks to Rasa over the Socket.IO channel (bot.channels). The page holds
 no token: the demo sign-in asks this endpoint for one, for a demo customer only,
@@ -21,7 +25,7 @@ from bot.config import get_settings
 from bot.demo import DEMO_CUSTOMERS
 from bot.web.common import NO_STORE, STATIC_ROOT, VENDOR_ROOT, json_error, serve_file
 
-WIDGET_FILES = {"widget.js", "widget.css"}
+WIDGET_FILES = {"chat.js", "widget.js", "widget.css"}
 SOCKET_IO_CLIENT = VENDOR_ROOT / "socket.io-client" / "dist" / "socket.io.min.js"
 
 
@@ -49,6 +53,11 @@ class ChatWidget(InputChannel):
         async def index(request: Request) -> HTTPResponse:
             return serve_file(STATIC_ROOT / "widget" / "index.html", cache=False)
 
+        # The one script tag other sites embed (widget.js: launcher, then the chat on demand).
+        @chat.get("/widget.js")
+        async def embed(request: Request) -> HTTPResponse:
+            return serve_file(STATIC_ROOT / "widget" / "widget.js")
+
         @chat.get("/static/<name>")
         async def static(request: Request, name: str) -> HTTPResponse:
             if name == "socket.io.min.js":
@@ -57,7 +66,7 @@ class ChatWidget(InputChannel):
                 return json_error(404, "not_found", "No such file")
             return serve_file(STATIC_ROOT / "widget" / name)
 
-        @chat.get("/api/demo-customers")
+        @chat.route("/api/demo-customers", methods=["GET", "OPTIONS"])
         async def demo_customers(request: Request) -> HTTPResponse:
             refused = _demo_disabled()
             if refused:
@@ -67,7 +76,7 @@ class ChatWidget(InputChannel):
             ]
             return response.json({"customers": customers}, headers=NO_STORE)
 
-        @chat.post("/api/demo-token")
+        @chat.route("/api/demo-token", methods=["POST", "OPTIONS"])
         async def demo_token(request: Request) -> HTTPResponse:
             refused = _demo_disabled()
             if refused:
@@ -78,7 +87,12 @@ class ChatWidget(InputChannel):
             if demo is None:
                 return json_error(404, "unknown_customer", "No such demo customer")
             settings = get_settings()
-            token = issue_token(demo.id, settings.auth_secret, settings.token_ttl_seconds)
+            token = issue_token(
+                demo.id,
+                settings.auth_secret,
+                settings.token_ttl_seconds,
+                audience=settings.token_audience,
+            )
             customer = {"id": demo.id, "name": demo.display_name, "language": demo.language}
             return response.json(
                 {"token": token, "expires_in": settings.token_ttl_seconds, "customer": customer},

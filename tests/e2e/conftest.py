@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from bot.agents import add_agent
-from bot.auth import issue_token
+from bot.auth import DEFAULT_AUDIENCE, issue_token
 from bot.chat import send
 from bot.config import PROJECT_ROOT
 from bot.db import create_schema, make_engine, session_scope
@@ -57,6 +57,54 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+# The embedding site of the widget tests: its pages are served on a second loopback
+# port (tests/e2e/test_widget_*.py), its backend signs customer tokens with its own key
+# (for the default audience: the other tests' HS256 tokens carry it too).
+SITE_AUDIENCE = DEFAULT_AUDIENCE
+
+
+@dataclass
+class EmbeddingSite:
+    """A company's website that embeds the chat: its origin and its token-signing key."""
+
+    port: int
+    private_key: Any
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def public_key_pem(self) -> str:
+        from cryptography.hazmat.primitives import serialization
+
+        return (
+            self.private_key.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode()
+        )
+
+    def token(self, customer_id: str, ttl: int = 600) -> str:
+        """What the site's backend hands its signed-in customer's page (RS256)."""
+        import time
+
+        import jwt
+
+        now = int(time.time())
+        claims = {"sub": customer_id, "aud": SITE_AUDIENCE, "iat": now, "exp": now + ttl}
+        return jwt.encode(claims, self.private_key, algorithm="RS256")
+
+
+def _embedding_site() -> EmbeddingSite:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return EmbeddingSite(
+        _free_port(), rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    )
+
+
 @dataclass
 class BotServers:
     url: str
@@ -64,6 +112,7 @@ class BotServers:
     database_url: str
     project: Path
     action_url: str = ""
+    site: EmbeddingSite | None = None
 
     def send(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[dict]:
         return send(self.url, sender, text, metadata or {}, timeout=60)
@@ -96,14 +145,23 @@ def tracker_events(url: str, sender: str) -> list[dict[str, Any]]:
 class WidgetSocket:
     """A chat widget's Socket.IO connection: asks for a session, collects what it receives.
 
-    `requested` is a session id to ask for (None: a new one), and `secret` the
-    session secret the server handed out with it.
+    `requested` is a session id to ask for (None: a new one), `secret` the
+    session secret the server handed out with it, and `origin` the Origin header a
+    browser would send for the page the widget is on.
     """
 
-    def __init__(self, url: str, requested: str | None = None, secret: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        requested: str | None = None,
+        secret: str | None = None,
+        origin: str | None = None,
+    ) -> None:
         import socketio
 
-        self.client = socketio.Client(reconnection=False)
+        # A browser names the page's origin (websocket-client would name the server's).
+        extra = {"origin": origin} if origin else {}
+        self.client = socketio.Client(reconnection=False, websocket_extra_options=extra)
         self.received: list[dict[str, Any]] = []
         self.stored: list[dict[str, Any]] = []
         self.session_id = ""
@@ -187,11 +245,14 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotServers]:
     project = copy_project(workdir / "project")
     rasa_port = _free_port()
     url = f"http://127.0.0.1:{rasa_port}"
+    site = _embedding_site()
     env = server_env(
         DATABASE_URL=database_url,
         BOT_TRACKER_STORE_URL=f"sqlite:///{workdir / 'tracker.db'}",
         BOT_PUBLIC_URL=url,
         BOT_PROJECT_DIR=str(project),
+        BOT_WIDGET_ORIGINS=site.origin,
+        BOT_CUSTOMER_TOKEN_PUBLIC_KEY=site.public_key_pem,
     )
     stack = Stack(workdir=workdir, env=env, rasa_ports=[rasa_port], action_port=_free_port())
     try:
@@ -206,6 +267,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotServers]:
             database_url=database_url,
             project=project,
             action_url=stack.action_url,
+            site=site,
         )
     finally:
         stack.stop()

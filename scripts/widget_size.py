@@ -1,0 +1,75 @@
+"""What the embedded chat costs a page: bytes of each file, raw and gzipped.
+
+Writes the "widget-size" section of docs/benchmarks.md (README points to it):
+
+    .venv/bin/python scripts/widget_size.py --out docs/benchmarks.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.benchmarks import write_section  # noqa: E402
+from bot.web.common import STATIC_ROOT  # noqa: E402
+from bot.web.widget import SOCKET_IO_CLIENT  # noqa: E402
+
+# (file, when the page loads it)
+FILES = (
+    (STATIC_ROOT / "widget" / "widget.js", "the script tag: launcher and API"),
+    (STATIC_ROOT / "widget" / "widget.css", "with the launcher (shadow root styles)"),
+    (STATIC_ROOT / "widget" / "chat.js", "on first open: the chat panel"),
+    (SOCKET_IO_CLIENT, "on first open: socket.io-client (pinned)"),
+)
+
+
+def sizes(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    return len(data), len(gzip.compress(data, compresslevel=9, mtime=0))
+
+
+def table() -> list[str]:
+    lines = [
+        "## Widget size (one script tag)",
+        "",
+        "Measured by `.venv/bin/python scripts/widget_size.py --out docs/benchmarks.md`",
+        "Gzipped at level 9: what a browser downloads through nginx with `gzip on` or a CDN;",
+        "the Rasa server itself sends the raw bytes. Browsers cache them for 5 minutes.",
+        "",
+        "| file | loaded | bytes | gzipped |",
+        "|---|---|---:|---:|",
+    ]
+    total_first, total_open = [0, 0], [0, 0]
+    for path, when in FILES:
+        raw, packed = sizes(path)
+        lines.append(f"| `{path.name}` | {when} | {raw:,} | {packed:,} |")
+        target = total_open if when.startswith("on first open") else total_first
+        target[0] += raw
+        target[1] += packed
+    lines += [
+        f"| **page load** | before the customer opens the chat | **{total_first[0]:,}** "
+        f"| **{total_first[1]:,}** |",
+        f"| **first open** | added when the chat opens | **{total_open[0]:,}** "
+        f"| **{total_open[1]:,}** |",
+    ]
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, help="write the section into this file")
+    args = parser.parse_args()
+    lines = table()
+    if args.out:
+        write_section(args.out, "widget-size", lines)
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
