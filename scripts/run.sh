@@ -9,6 +9,9 @@ export TF_INTRA_OP_PARALLELISM_THREADS=${TF_INTRA_OP_PARALLELISM_THREADS:-1}
 export TF_INTER_OP_PARALLELISM_THREADS=${TF_INTER_OP_PARALLELISM_THREADS:-1}
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
 RASA_PORT=${RASA_PORT:-5005}
+# Links the bot sends (the card form) and the pages allowed to use the chat name
+# this server, also when RASA_PORT moves it off 5005.
+export BOT_PUBLIC_URL=${BOT_PUBLIC_URL:-http://127.0.0.1:$RASA_PORT}
 mkdir -p var
 
 # Another program on one of the ports would answer in our place: say so and stop.
