@@ -28,13 +28,16 @@ from sqlalchemy import (
     Integer,
     String,
     create_engine,
+    delete,
     event,
     inspect,
+    select,
     text,
 )
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, declarative_base, relationship
 from sqlalchemy.pool import QueuePool
+from sqlalchemy.sql import Delete
 
 Base: Any = declarative_base()
 
@@ -338,6 +341,27 @@ class BillingConversation(Base):
     declined_in_conversation = Column(String(255))
     option_chosen = Column(Boolean)
     facts_at = Column(DateTime(timezone=True))
+
+
+def customer_deletes(customers: Any) -> list[Delete]:
+    """Statements that remove these customers and every row that hangs from them.
+
+    `customers` is a list of ids or a select of them. Children come before parents,
+    so that foreign keys hold at every step; run them in this order, in one
+    transaction.
+    """
+    subscriptions = select(Subscription.id).where(Subscription.customer_id.in_(customers))
+    balances = select(Balance.id).where(Balance.subscription_id.in_(subscriptions))
+    return [
+        delete(BillingConversation).where(BillingConversation.customer_id.in_(customers)),
+        delete(PaymentAttempt).where(PaymentAttempt.balance_id.in_(balances)),
+        delete(CardFormLink).where(CardFormLink.customer_id.in_(customers)),
+        delete(HandoffTicket).where(HandoffTicket.customer_id.in_(customers)),
+        delete(Balance).where(Balance.subscription_id.in_(subscriptions)),
+        delete(Subscription).where(Subscription.customer_id.in_(customers)),
+        delete(PaymentMethod).where(PaymentMethod.customer_id.in_(customers)),
+        delete(Customer).where(Customer.id.in_(customers)),
+    ]
 
 
 def make_engine(url: str) -> Engine:

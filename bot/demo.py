@@ -6,20 +6,18 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.billing import to_minor
 from bot.db import (
     Agent,
     Balance,
-    BillingConversation,
-    CardFormLink,
     Customer,
-    HandoffTicket,
     PaymentAttempt,
     PaymentMethod,
     Subscription,
+    customer_deletes,
 )
 
 
@@ -90,21 +88,7 @@ DEMO_CUSTOMER_IDS = tuple(c.id for c in DEMO_CUSTOMERS)
 
 
 def _delete_demo_rows(session: Session) -> None:
-    ids = DEMO_CUSTOMER_IDS
-    subscriptions = select(Subscription.id).where(Subscription.customer_id.in_(ids))
-    balances = select(Balance.id).where(Balance.subscription_id.in_(subscriptions))
-    # Children before parents, so that foreign keys hold at every step.
-    for statement in (
-        # The insights' notes of their conversations go with the balances they name.
-        delete(BillingConversation).where(BillingConversation.customer_id.in_(ids)),
-        delete(PaymentAttempt).where(PaymentAttempt.balance_id.in_(balances)),
-        delete(Balance).where(Balance.subscription_id.in_(subscriptions)),
-        delete(Subscription).where(Subscription.customer_id.in_(ids)),
-        delete(PaymentMethod).where(PaymentMethod.customer_id.in_(ids)),
-        delete(CardFormLink).where(CardFormLink.customer_id.in_(ids)),
-        delete(HandoffTicket).where(HandoffTicket.customer_id.in_(ids)),
-        delete(Customer).where(Customer.id.in_(ids)),
-    ):
+    for statement in customer_deletes(DEMO_CUSTOMER_IDS):
         session.execute(statement, execution_options={"synchronize_session": False})
 
 

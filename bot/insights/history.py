@@ -37,6 +37,7 @@ from bot.db import (
     PaymentAttempt,
     PaymentMethod,
     Subscription,
+    customer_deletes,
     session_scope,
 )
 from bot.insights.facts import refresh_facts
@@ -316,22 +317,12 @@ TABLES = (
 def remove_history(connection: Connection) -> int:
     """Deletes every generated row; returns how many conversations were removed."""
     like = f"{DEMO_PREFIX}%"
-    customers = select(Customer.id).where(Customer.id.like(like))
-    subscriptions = select(Subscription.id).where(Subscription.customer_id.in_(customers))
-    balances = select(Balance.id).where(Balance.subscription_id.in_(subscriptions))
     removed = connection.execute(
         delete(BillingConversation).where(BillingConversation.demo.is_(True))
     ).rowcount
-    for statement in (
-        delete(PaymentAttempt).where(PaymentAttempt.balance_id.in_(balances)),
-        delete(CardFormLink).where(CardFormLink.customer_id.in_(customers)),
-        delete(HandoffTicket).where(HandoffTicket.conversation_id.like(like)),
-        delete(NluInboxItem).where(NluInboxItem.conversation_id.like(like)),
-        delete(Balance).where(Balance.subscription_id.in_(subscriptions)),
-        delete(Subscription).where(Subscription.customer_id.in_(customers)),
-        delete(PaymentMethod).where(PaymentMethod.customer_id.in_(customers)),
-        delete(Customer).where(Customer.id.like(like)),
-    ):
+    connection.execute(delete(HandoffTicket).where(HandoffTicket.conversation_id.like(like)))
+    connection.execute(delete(NluInboxItem).where(NluInboxItem.conversation_id.like(like)))
+    for statement in customer_deletes(select(Customer.id).where(Customer.id.like(like))):
         connection.execute(statement)
     return int(removed or 0)
 
