@@ -33,13 +33,16 @@ XSS = '<img src=x onerror="window.__pwned=1"><svg onload="window.__pwned=2">'
 
 
 @pytest.fixture
-def browser() -> Iterator[Callable[[], WebDriver]]:
-    """Starts separate headless Chromium instances (separate profiles, like two people)."""
+def browser() -> Iterator[Callable[..., WebDriver]]:
+    """Starts separate headless Chromium instances (separate profiles, like two people).
+
+    Extra command-line flags for one instance go as arguments: `browser("--flag")`.
+    """
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         service_missing("Debian's chromium and chromium-driver are not installed (make browser)")
     started: list[tuple[WebDriver, str]] = []
 
-    def start() -> WebDriver:
+    def start(*extra_flags: str) -> WebDriver:
         profile = tempfile.mkdtemp(prefix="chromium-profile-")
         options = webdriver.ChromeOptions()
         options.binary_location = str(CHROMIUM)
@@ -55,6 +58,7 @@ def browser() -> Iterator[Callable[[], WebDriver]]:
             "--disable-sync",
             "--window-size=1280,900",
             f"--user-data-dir={profile}",
+            *extra_flags,
         ):
             options.add_argument(flag)
         try:

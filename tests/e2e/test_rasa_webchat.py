@@ -8,15 +8,10 @@ with the customer's RS256 token in `customData`. Rasa's Socket.IO protocol
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -25,7 +20,7 @@ from bot.config import PROJECT_ROOT
 from tests.conftest import service_missing
 from tests.e2e.conftest import BotServers
 from tests.e2e.embedding_site import EmbeddingSiteServer
-from tests.e2e.test_browser import CHROMEDRIVER, CHROMIUM, _wait
+from tests.e2e.test_browser import _wait, browser  # noqa: F401 - the browser fixture
 from tests.e2e.test_settle import _reseed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -33,34 +28,11 @@ BUNDLE = PROJECT_ROOT / "tests" / "webchat" / "node_modules" / "rasa-webchat" / 
 
 
 @pytest.fixture
-def chromium() -> Iterator[WebDriver]:
+def chromium(browser: Callable[..., WebDriver]) -> WebDriver:  # noqa: F811 - the fixture
     """Headless Chromium that resolves loopback only (the bundle asks for a web font)."""
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        service_missing("Debian's chromium and chromium-driver are not installed (make browser)")
     if not BUNDLE.exists():
         service_missing("rasa-webchat's bundle is missing (make webchat)")
-    profile = tempfile.mkdtemp(prefix="chromium-profile-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--window-size=1280,900",
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(flag)
-    try:
-        driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    except WebDriverException as exc:
-        service_missing(f"headless Chromium did not start: {exc.msg}")
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+    return browser("--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost")
 
 
 def _responses(driver: WebDriver) -> list[str]:
