@@ -50,11 +50,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import get_settings
 from bot.db import app_engine, session_scope
-from bot.rasa_plugins.fast_loading import install_fast_model_loading
-from bot.rasa_plugins.guards import install_api_guard
 from bot.rasa_plugins.resilience import (
-    install_remote_action_changes,
-    install_strict_tracker_store,
     message_language,
     response_text,
     technical_problem_text,
@@ -71,7 +67,6 @@ from bot.security.inbound import (
 from bot.security.installation import socket_session_key
 from bot.security.origins import origin_allowed
 from bot.security.redaction import redact_message
-from bot.security.split_cards import install_split_card_check
 from bot.support.handoff import touch
 from bot.web.common import NO_STORE, json_error
 
@@ -82,12 +77,6 @@ REDACTED_TEXT_KEY = "redacted_text"
 CARD_DATA_MASKED = "utter_card_number_redacted"
 Handler = Callable[[UserMessage], Awaitable[Any]]
 
-# The Rasa server loads this module (credentials.yml) before it builds its web app.
-install_api_guard()
-install_remote_action_changes()
-install_strict_tracker_store()
-install_split_card_check()
-install_fast_model_loading()
 
 
 def touch_ticket(conversation_id: str) -> bool:

@@ -14,9 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import rasa
-
-RASA_VERSION = "3.6.21"
 _rasa_load: Any = None
 
 
@@ -58,11 +55,7 @@ def _load(
 
 
 def install_fast_model_loading() -> None:
-    """Replaces RasaModel.load; refuses a Rasa it was not written for. Idempotent."""
-    if rasa.__version__ != RASA_VERSION:
-        raise RuntimeError(
-            f"bot.rasa_plugins.fast_loading was written for Rasa {RASA_VERSION}, not {rasa.__version__}"
-        )
+    """Replaces RasaModel.load (bot.rasa_plugins.patches checks Rasa's version). Idempotent."""
     from rasa.utils.tensorflow.models import RasaModel
 
     global _rasa_load

@@ -1,7 +1,7 @@
-"""Who may call the Rasa server's HTTP API and the action server.
+"""Who may call the Rasa server's HTTP API.
 
-Rasa server (installed by `install_api_guard`, which bot.rasa_plugins.channels runs when Rasa
-loads credentials.yml, before Rasa builds its web app):
+Installed by `install_api_guard` (bot.rasa_plugins.patches), which runs when Rasa
+loads credentials.yml, before Rasa builds its web app:
 
 - Rasa's own `--auth-token` is always on: unless one is given on the command line
   (or `--jwt-secret`), the installation's API token (bot.security.installation) is used,
@@ -17,10 +17,9 @@ loads credentials.yml, before Rasa builds its web app):
     allowed origin with CORS headers (and its preflight with 204); a request from
     a page of any other origin gets 403 and no CORS header.
 
-Action server (`protect_action_server`, run when the action server imports the
-`actions` package): a call without the installation's action secret in the
-X-Bot-Action-Secret header gets 403. Rasa sends it with every action call
-(`add_action_secret`, installed with the other Rasa changes in bot.rasa_plugins.resilience).
+The action server refuses calls without the installation's action secret
+(actions/guard.py); Rasa sends it with every action call (`add_action_secret`,
+installed with the other changes to remote actions in bot.rasa_plugins.resilience).
 """
 
 from __future__ import annotations
@@ -154,13 +153,8 @@ def install_api_guard() -> None:
     channels of credentials.yml, so wrapping it here reaches every `rasa run`
     that serves this project's channels. Idempotent.
     """
-    import rasa
     import rasa.core.run
 
-    from bot.security.redaction import install_log_masking
-
-    _require_version("rasa", rasa.__version__)
-    install_log_masking()
     original = rasa.core.run.configure_app
     if getattr(original, "_bot_guarded", False):
         return
@@ -200,47 +194,7 @@ def install_api_guard() -> None:
     rasa.core.run.configure_app = configure_app
 
 
-def _require_version(package: str, version: str) -> None:
-    """These hooks rely on how 3.6 builds its apps; another version must be checked first."""
-    if not version.startswith("3.6."):
-        raise RuntimeError(f"bot.rasa_plugins.guards was written for {package} 3.6, not {version}")
-
-
 def add_action_secret(endpoint: Any) -> None:
     """Puts the action secret into the headers Rasa sends to the action server."""
     if endpoint is not None and ACTION_SECRET_HEADER not in (endpoint.headers or {}):
         endpoint.headers = {**(endpoint.headers or {}), ACTION_SECRET_HEADER: action_secret()}
-
-
-async def _action_guard(request: Request) -> HTTPResponse | None:
-    if request.path == "/health":
-        return None
-    given = request.headers.get(ACTION_SECRET_HEADER.lower()) or ""
-    if not hmac.compare_digest(given.encode(), action_secret().encode()):
-        from sanic import response
-
-        return response.json({"error": "This action server only answers its Rasa server."}, 403)
-    return None
-
-
-def protect_action_server() -> None:
-    """Makes the running rasa_sdk action server refuse calls without the action secret.
-
-    rasa_sdk (3.6) creates its Sanic app, named "rasa_sdk", before it imports the
-    actions package; when there is no such app (tests import the actions), nothing
-    happens.
-    """
-    from sanic import Sanic
-
-    from bot.security.redaction import install_log_masking
-
-    try:
-        app = Sanic.get_app("rasa_sdk")
-    except Exception:  # noqa: BLE001 - SanicException: not in an action server
-        return
-    import rasa_sdk
-
-    _require_version("rasa_sdk", rasa_sdk.__version__)
-    install_log_masking()
-    app.register_middleware(_action_guard, "request")
-    logger.info("action server: calls need the %s header", ACTION_SECRET_HEADER)

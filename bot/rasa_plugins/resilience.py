@@ -147,9 +147,8 @@ def install_strict_tracker_store() -> None:
 def install_remote_action_changes() -> None:
     """Makes failed custom actions apologize, sign their calls, and check answers cheaper.
 
-    Every call carries the action secret (bot.rasa_plugins.guards). Idempotent; the Rasa server
-    runs it when it loads bot.rasa_plugins.channels or bot.rasa_plugins.stores (`rasa shell` loads only the
-    stores).
+    Every call carries the action secret (bot.rasa_plugins.guards). Idempotent;
+    bot.rasa_plugins.patches installs it.
     """
     if RemoteAction.run is not _run_or_apologize:
         RemoteAction.run = _run_or_apologize  # type: ignore[method-assign]

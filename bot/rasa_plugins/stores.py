@@ -57,7 +57,6 @@ from sqlalchemy.engine import make_url
 
 from bot.config import PROJECT_ROOT
 from bot.errors import ConfigError
-from bot.rasa_plugins.resilience import install_remote_action_changes
 from bot.security.redaction import mask_event_data
 
 logger = logging.getLogger(__name__)
@@ -75,8 +74,6 @@ REDIS_TIMEOUT_SECONDS = 2.0
 # How far back a conversation's stored events are searched for a message to mask.
 REDACT_WINDOW = 300
 
-# `rasa shell` loads the stores but not bot.rasa_plugins.channels: action calls still need the secret.
-install_remote_action_changes()
 
 T = TypeVar("T")
 

@@ -9,7 +9,8 @@ from sqlalchemy.engine import Engine
 
 from bot.cli.main import main
 from bot.db import session_scope
-from bot.nlu.inbox import InboxEventBroker, item_view, list_items
+from bot.nlu.inbox import item_view, list_items
+from bot.rasa_plugins.broker import InboxEventBroker
 
 
 def _user(

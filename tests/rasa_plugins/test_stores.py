@@ -188,7 +188,7 @@ def test_endpoints_name_the_env_stores_and_follow_the_action_port(tmp_path: Path
     assert endpoints["action_endpoint"]["url"] == "http://127.0.0.1:6001/webhook"
     assert endpoints["tracker_store"]["type"] == "bot.rasa_plugins.stores.EnvTrackerStore"
     assert endpoints["lock_store"]["type"] == "bot.rasa_plugins.stores.EnvLockStore"
-    assert endpoints["event_broker"]["type"] == "bot.nlu.inbox.InboxEventBroker"
+    assert endpoints["event_broker"]["type"] == "bot.rasa_plugins.broker.InboxEventBroker"
 
 
 def test_sign_in_attempts_are_counted_across_processes(redis_store: AtomicRedisLockStore) -> None:

@@ -1,7 +1,7 @@
 """A card number typed over several messages ("4242 4242", then "4242 4242").
 
 No single message holds card data, so the channels let each one through; only
-the conversation shows it. `install_split_card_check` wraps the step where Rasa
+the conversation shows it. bot.rasa_plugins.patches wraps the step where Rasa
 adds a customer message to the conversation, which runs under the
 conversation's lock with the conversation loaded: the new message is read
 together with the customer's previous ones (bot.security.redaction.find_across), and when
@@ -121,19 +121,3 @@ async def _redact_stored(
             )
 
     await asyncio.to_thread(redact_inbox)
-
-
-_original = MessageProcessor._handle_message_with_tracker
-
-
-async def _handle_message_with_tracker(
-    self: MessageProcessor, message: UserMessage, tracker: DialogueStateTracker
-) -> None:
-    await check_split_card(self, message, tracker)
-    await _original(self, message, tracker)
-
-
-def install_split_card_check() -> None:
-    """Idempotent; the Rasa server runs it when it loads bot.rasa_plugins.channels."""
-    if MessageProcessor._handle_message_with_tracker is not _handle_message_with_tracker:
-        MessageProcessor._handle_message_with_tracker = _handle_message_with_tracker  # type: ignore[method-assign]
