@@ -233,28 +233,17 @@ def _cmd_insights(args: argparse.Namespace) -> int:
 def _cmd_db_create(args: argparse.Namespace) -> int:
     from bot.config import get_settings
     from bot.db import ensure_database
-    from bot.rasa_plugins.stores import tracker_store_url
 
-    for url in dict.fromkeys([get_settings().database_url, tracker_store_url()]):
+    settings = get_settings()
+    for url in dict.fromkeys([settings.database_url, settings.tracker_store_url]):
         created = ensure_database(url)
         print(f"{'created' if created else 'exists'}: {_safe_url(url)}")
     return 0
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if not value:
-        return default
-    try:
-        number = int(value)
-    except ValueError as exc:
-        raise ConfigError(f"{name} is not a number: {value!r}") from exc
-    if number < 1:
-        raise ConfigError(f"{name} must be at least 1")
-    return number
-
-
-def serve_environment(environ: dict[str, str], demo: bool) -> dict[str, str]:
+def serve_environment(
+    environ: dict[str, str], demo: bool, public_port: int | None = None
+) -> dict[str, str]:
     """The environment `bot serve` starts its processes with; refuses unsafe production.
 
     Without --demo it is production whatever BOT_ENV says (BOT_ENV=development then
@@ -267,6 +256,10 @@ def serve_environment(environ: dict[str, str], demo: bool) -> dict[str, str]:
     from bot.config import DEVELOPMENT, load_settings
 
     env = dict(environ)
+    if public_port is not None and not env.get("BOT_PUBLIC_URL"):
+        # Links the bot sends (the card form) and the pages allowed to use the chat
+        # name this server, also on another port than 5005.
+        env["BOT_PUBLIC_URL"] = f"http://127.0.0.1:{public_port}"
     if demo:
         env["BOT_ENV"] = DEVELOPMENT
         load_settings(env)  # a malformed BOT_WIDGET_ORIGINS or key stops it here, not in Rasa
@@ -306,20 +299,21 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    from bot.config import PROJECT_ROOT
+    from bot.config import PROJECT_ROOT, load_settings
     from bot.ops.launch import Stack
 
-    env = serve_environment(dict(os.environ), args.demo)
-    workers = args.rasa_workers or _env_int("BOT_RASA_WORKERS", 2)
+    settings = load_settings({**os.environ, "BOT_ENV": "development"} if args.demo else None)
+    port = args.port or settings.port
+    env = serve_environment(dict(os.environ), args.demo, port)
+    settings = load_settings(env)
+    workers = args.rasa_workers or settings.rasa_workers
     stack = Stack(
         workdir=Path(args.workdir or PROJECT_ROOT / "var" / "serve"),
         env=env,
-        rasa_ports=[args.port]
-        if workers == 1
-        else [args.first_rasa_port + i for i in range(workers)],
+        rasa_ports=[port] if workers == 1 else [args.first_rasa_port + i for i in range(workers)],
         action_port=args.action_port,
-        action_workers=args.action_workers or _env_int("BOT_ACTION_WORKERS", 2),
-        public_port=None if workers == 1 else args.port,
+        action_workers=args.action_workers or settings.action_workers,
+        public_port=None if workers == 1 else port,
     )
     stopping = False
 
@@ -342,6 +336,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             flush=True,
         )
         print(f"pages allowed to use the chat: {', '.join(sorted(_allowed_origins(env)))}")
+        if args.demo:
+            print(_demo_guide(stack.url, env), flush=True)
         # A process that dies is started again, as a process manager would.
         while not stopping:
             for name, process in list(stack.processes.items()):
@@ -359,6 +355,43 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         print("stopping...", flush=True)
         stack.stop()
     return 0
+
+
+def _demo_guide(url: str, env: dict[str, str]) -> str:
+    """What someone who just ran `make run` can do next."""
+    from bot.config import load_settings
+    from bot.security.auth import issue_token
+
+    settings = load_settings(env)
+    token = issue_token(
+        "cust-lv-owner",
+        settings.auth_secret,
+        settings.token_ttl_seconds,
+        audience=settings.token_audience,
+    )
+    body = json.dumps(
+        {
+            "sender": "demo-1",
+            "message": "Mans maksājums tika noraidīts",
+            "metadata": {"customer_token": token},
+        },
+        ensure_ascii=False,
+    )
+    return f"""
+Chat in the browser (demo sign-in, en/lv/zh):  {url}/chat/
+Agent console:                                  {url}/console/
+  demo agent: anna / demo-agent-pass; demo trainer (queue + NLU inbox): toms / demo-trainer-pass;
+  demo lead (insights): lena / demo-lead-pass  (real accounts: .venv/bin/bot agent add NAME)
+On another site's pages (README, "Embedding the chat"):
+  <script src="{url}/chat/widget.js" data-lang="en" async></script>
+Rasa's HTTP API needs this installation's token: .venv/bin/bot api-token
+
+Chat in a terminal, as a demo customer:
+  make shell CUSTOMER=cust-lv-owner     (or cust-zh-nonowner, cust-en-owner, cust-en-current)
+Or with curl:
+  curl -s {url}/webhooks/rest/webhook -H 'Content-Type: application/json' \\
+    -d '{body}'
+"""
 
 
 def _allowed_origins(env: dict[str, str]) -> frozenset[str]:
@@ -392,7 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
     ).set_defaults(func=_cmd_db_create)
 
     serve = commands.add_parser(
-        "serve", help="production mode: several Rasa servers behind nginx, action workers"
+        "serve", help="start the bot: Rasa server(s), action workers, nginx in front of several"
     )
     serve.add_argument(
         "--rasa-workers", type=int, default=None, help="default BOT_RASA_WORKERS or 2"
@@ -400,7 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--action-workers", type=int, default=None, help="default BOT_ACTION_WORKERS or 2"
     )
-    serve.add_argument("--port", type=int, default=int(os.environ.get("BOT_PORT", "5005")))
+    serve.add_argument("--port", type=int, default=None, help="default BOT_PORT or 5005")
     serve.add_argument("--first-rasa-port", type=int, default=5101)
     serve.add_argument("--action-port", type=int, default=5055)
     serve.add_argument("--workdir", default=None, help="logs and nginx.conf (default var/serve)")

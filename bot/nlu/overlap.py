@@ -12,12 +12,11 @@ clone without ../shared still refuses them, and the texts themselves are not cop
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from bot.config import PROJECT_ROOT
+from bot.config import PROJECT_ROOT, get_settings
 from bot.nlu.examples import normalize
 
 FINGERPRINTS_FILE = PROJECT_ROOT / "data" / "evaluation_fingerprints.txt"
@@ -28,7 +27,7 @@ HEADER = (
 
 
 def public_eval_dir() -> Path:
-    return Path(os.environ.get("BOT_EVAL_DIR") or PROJECT_ROOT.parent / "shared" / "eval")
+    return get_settings().eval_dir
 
 
 def fingerprint(text: str) -> str:

@@ -146,7 +146,7 @@ def _agent(model: Path) -> Any:
     """The model's agent; the last one loaded is kept (loading takes seconds)."""
     from rasa.core.agent import Agent
 
-    from bot.rasa_plugins.fast_loading import install_fast_model_loading
+    from bot.nlu.fast_loading import install_fast_model_loading
 
     key = str(model)
     if key not in _loaded:

@@ -36,7 +36,7 @@ from typing import IO
 
 import yaml
 
-from bot.config import PROJECT_ROOT
+from bot.config import PROJECT_ROOT, load_settings
 from bot.errors import ConfigError
 from bot.security.installation import api_token
 
@@ -57,6 +57,15 @@ def http_ok(url: str, timeout: float = 2) -> bool:
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError):
         return False
+
+
+def port_in_use(port: int) -> bool:
+    """Whether something already listens on this loopback port."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def find_nginx() -> str | None:
@@ -175,7 +184,7 @@ class Stack:
     @property
     def api_token(self) -> str:
         """The HTTP API token the Rasa servers of this stack require."""
-        return api_token(self.env)
+        return api_token(load_settings(self.env))
 
     def log_path(self, name: str) -> Path:
         return self.workdir / f"{name}.log"
@@ -234,12 +243,24 @@ class Stack:
 
     def start(self, timeout: float = STARTUP_SECONDS) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        if len(self.rasa_ports) > 1 and not self.env.get("BOT_LOCK_STORE_URL"):
+        settings = load_settings(self.env)
+        if len(self.rasa_ports) > 1 and not settings.lock_store_url:
             raise ConfigError(
                 "several Rasa servers need a shared lock store: set BOT_LOCK_STORE_URL "
                 "(redis://...) and BOT_TRACKER_STORE_URL (postgresql://...)"
             )
-        check_lock_store(self.env.get("BOT_LOCK_STORE_URL"))
+        ports = [*self.rasa_ports, self.action_port]
+        if self.public_port is not None:
+            ports.append(self.public_port)
+        taken = [port for port in ports if port_in_use(port)]
+        if taken:
+            # Another program on one of the ports would answer in our place.
+            raise ConfigError(
+                f"{'ports' if len(taken) > 1 else 'port'} {', '.join(map(str, taken))} already "
+                "in use by another program: stop it, or choose other ports, for example "
+                "make run RASA_PORT=5205 ACTIONS_PORT=5255 (bot serve --port, --action-port)"
+            )
+        check_lock_store(settings.lock_store_url)
         self.start_actions()
         for index in range(len(self.rasa_ports)):
             self.start_rasa(index)

@@ -55,7 +55,7 @@ from bot.rasa_plugins.resilience import (
     response_text,
     technical_problem_text,
 )
-from bot.rasa_plugins.stores import lock_store_url, redis_key_prefix
+from bot.rasa_plugins.responses import NO_STORE, json_error
 from bot.security.auth import token_rules, verified_metadata
 from bot.security.inbound import (
     SOCKET_SESSION_ID,
@@ -68,7 +68,6 @@ from bot.security.installation import socket_session_key
 from bot.security.origins import origin_allowed
 from bot.security.redaction import redact_message
 from bot.support.handoff import touch
-from bot.web.common import NO_STORE, json_error
 
 logger = logging.getLogger(__name__)
 
@@ -246,12 +245,13 @@ def share_rooms_through_redis(sio: Any) -> None:
     request reached; python-socketio's Redis manager publishes the emit on Redis,
     and each process delivers it to its own sockets in that room.
     """
-    url = lock_store_url()
+    settings = get_settings()
+    url = settings.lock_store_url
     if not url:
         return
     import socketio
 
-    manager = socketio.AsyncRedisManager(url, channel=f"{redis_key_prefix()}:socketio")
+    manager = socketio.AsyncRedisManager(url, channel=f"{settings.redis_key_prefix}:socketio")
     sio.manager = manager
     manager.set_server(sio)
 

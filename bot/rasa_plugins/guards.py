@@ -46,14 +46,11 @@ BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 def allowed_hosts() -> set[str]:
     """Host names this server answers to: loopback, BOT_PUBLIC_URL's, BOT_ALLOWED_HOSTS."""
-    import os
-
-    hosts = set(LOOPBACK_HOSTS)
-    public = urlsplit(get_settings().public_url).hostname
+    settings = get_settings()
+    hosts = set(LOOPBACK_HOSTS) | set(settings.extra_hosts)
+    public = urlsplit(settings.public_url).hostname
     if public:
         hosts.add(public.lower())
-    extra = os.environ.get("BOT_ALLOWED_HOSTS", "")
-    hosts.update(h.strip().lower() for h in extra.split(",") if h.strip())
     return hosts
 
 
@@ -83,7 +80,7 @@ def _has_body(request: Request) -> bool:
 
 
 def _error(status: int, code: str, message: str) -> HTTPResponse:
-    from bot.web.common import json_error
+    from bot.rasa_plugins.responses import json_error
 
     return json_error(status, code, message)
 

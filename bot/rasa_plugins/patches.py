@@ -16,7 +16,7 @@ someone read each of them again instead of losing one silently.
   (503 and the apology).
 - Split card numbers (split_cards.check_split_card). Rasa: each message stands
   alone. Here: a number typed over several messages is masked.
-- Fast model loading (fast_loading.install_fast_model_loading). Rasa: TED is
+- Fast model loading (bot.nlu.fast_loading.install_fast_model_loading). Rasa: TED is
   loaded by tracing a training step (25 s). Here: the weights restored eagerly.
 - Log masking (bot.security.redaction.install_log_masking). Rasa: logs print
   what customers type. Here: card data masked in every log record.
@@ -72,7 +72,7 @@ def install() -> None:
     import rasa
 
     require_version("rasa", rasa.__version__, RASA_VERSION)
-    from bot.rasa_plugins.fast_loading import install_fast_model_loading
+    from bot.nlu.fast_loading import install_fast_model_loading
     from bot.rasa_plugins.guards import install_api_guard
     from bot.rasa_plugins.resilience import (
         install_remote_action_changes,
@@ -98,7 +98,8 @@ def installed() -> dict[str, bool]:
     from rasa.core.tracker_store import FailSafeTrackerStore
     from rasa.utils.tensorflow.models import RasaModel
 
-    from bot.rasa_plugins import fast_loading, resilience
+    from bot.nlu import fast_loading
+    from bot.rasa_plugins import resilience
 
     return {
         "api_guard": bool(getattr(rasa.core.run.configure_app, "_bot_guarded", False)),

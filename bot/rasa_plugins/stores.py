@@ -35,7 +35,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import time
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
@@ -55,14 +54,12 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy.engine import make_url
 
-from bot.config import PROJECT_ROOT
+from bot.config import PROJECT_ROOT, get_settings
 from bot.errors import ConfigError
 from bot.security.redaction import mask_event_data
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TRACKER_STORE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'tracker.db'}"
-DEFAULT_KEY_PREFIX = "billingbot"
 # A waiting message checks the lock this often (Rasa's default is once a second).
 LOCK_POLL_SECONDS = 0.05
 # A lock nobody cleaned up (its process died) disappears from Redis after this long.
@@ -78,25 +75,6 @@ REDACT_WINDOW = 300
 T = TypeVar("T")
 
 
-def tracker_store_url(environ: dict[str, str] | None = None) -> str:
-    env = os.environ if environ is None else environ
-    return env.get("BOT_TRACKER_STORE_URL") or DEFAULT_TRACKER_STORE_URL
-
-
-def lock_store_url(environ: dict[str, str] | None = None) -> str | None:
-    env = os.environ if environ is None else environ
-    return env.get("BOT_LOCK_STORE_URL") or None
-
-
-def redis_key_prefix(environ: dict[str, str] | None = None) -> str:
-    """The deployment's Redis prefix; letters and digits only (Rasa's rule for lock keys)."""
-    env = os.environ if environ is None else environ
-    prefix = env.get("BOT_REDIS_KEY_PREFIX") or DEFAULT_KEY_PREFIX
-    if not prefix.isalnum():
-        raise ConfigError(f"BOT_REDIS_KEY_PREFIX must be letters and digits only: {prefix!r}")
-    return prefix
-
-
 class EnvTrackerStore(SQLTrackerStore):
     """Rasa's SQL tracker store at BOT_TRACKER_STORE_URL, with connections checked on use.
 
@@ -107,7 +85,7 @@ class EnvTrackerStore(SQLTrackerStore):
     def __init__(
         self, domain: Any = None, host: str | None = None, event_broker: Any = None, **kwargs: Any
     ) -> None:
-        url = make_url(tracker_store_url())
+        url = make_url(get_settings().tracker_store_url)
         if url.get_backend_name() == "sqlite" and url.database:
             (PROJECT_ROOT / url.database).parent.mkdir(parents=True, exist_ok=True)
         super().__init__(
@@ -379,9 +357,10 @@ class EnvLockStore(LockStore):
     """
 
     def __new__(cls, endpoint_config: EndpointConfig | None = None) -> LockStore:  # type: ignore[misc]
-        url = lock_store_url()
+        settings = get_settings()
+        url = settings.lock_store_url
         if url:
-            store: LockStore = AtomicRedisLockStore.from_url(url, redis_key_prefix())
+            store: LockStore = AtomicRedisLockStore.from_url(url, settings.redis_key_prefix)
             logger.info("conversation locks in Redis at %s", make_url(url).host)
             return store
         return QuickInMemoryLockStore()

@@ -22,11 +22,10 @@ import logging
 import os
 import secrets
 import stat
-from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
-from bot.config import MIN_SECRET_LENGTH, PROJECT_ROOT
+from bot.config import MIN_SECRET_LENGTH, PROJECT_ROOT, Settings, get_settings
 from bot.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -63,16 +62,10 @@ def _read_or_create(path: Path) -> str:
     return key
 
 
-def installation_key(environ: Mapping[str, str] | None = None) -> str:
+def installation_key(settings: Settings | None = None) -> str:
     """BOT_INSTALLATION_SECRET, else the key file (made on first use)."""
-    configured = (os.environ if environ is None else environ).get("BOT_INSTALLATION_SECRET", "")
-    if configured:
-        if len(configured) < MIN_SECRET_LENGTH:
-            raise ConfigError(
-                f"BOT_INSTALLATION_SECRET must be at least {MIN_SECRET_LENGTH} characters"
-            )
-        return configured
-    return _key_file()
+    configured = (settings or get_settings()).installation_secret
+    return configured or _key_file()
 
 
 @lru_cache(maxsize=1)
@@ -80,19 +73,20 @@ def _key_file() -> str:
     return _read_or_create(KEY_FILE)
 
 
-def derive(purpose: str, environ: Mapping[str, str] | None = None) -> str:
-    key = installation_key(environ).encode()
+def derive(purpose: str, settings: Settings | None = None) -> str:
+    key = installation_key(settings).encode()
     return hmac.new(key, purpose.encode(), hashlib.sha256).hexdigest()
 
 
-def api_token(environ: Mapping[str, str] | None = None) -> str:
-    """The token for Rasa's HTTP API, as the processes started with `environ` see it."""
-    env = os.environ if environ is None else environ
-    return env.get("BOT_API_TOKEN") or derive("rasa-http-api", env)
+def api_token(settings: Settings | None = None) -> str:
+    """The token for Rasa's HTTP API, as processes with these settings see it."""
+    settings = settings or get_settings()
+    return settings.api_token_override or derive("rasa-http-api", settings)
 
 
 def action_secret() -> str:
-    return os.environ.get("BOT_ACTION_SECRET") or derive("action-server")
+    settings = get_settings()
+    return settings.action_secret_override or derive("action-server", settings)
 
 
 def socket_session_key() -> bytes:

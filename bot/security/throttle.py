@@ -224,7 +224,8 @@ class RedisLoginThrottle(LoginThrottle):
 
 def login_throttle() -> LoginThrottle:
     """Counted in Redis when the deployment has one (BOT_LOCK_STORE_URL), else per process."""
-    from bot.rasa_plugins.stores import lock_store_url, redis_key_prefix
+    from bot.config import get_settings
 
-    url = lock_store_url()
-    return RedisLoginThrottle(url, redis_key_prefix()) if url else LoginThrottle()
+    settings = get_settings()
+    url = settings.lock_store_url
+    return RedisLoginThrottle(url, settings.redis_key_prefix) if url else LoginThrottle()

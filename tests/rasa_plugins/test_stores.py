@@ -15,14 +15,13 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.config import PROJECT_ROOT
+from bot.config import PROJECT_ROOT, load_settings
 from bot.errors import ConfigError
 from bot.ops.launch import endpoints_file, nginx_config
 from bot.rasa_plugins.stores import (
     AtomicRedisLockStore,
     EnvLockStore,
     EnvTrackerStore,
-    redis_key_prefix,
 )
 from bot.security.inbound import MessageRefused, clean_metadata, clean_text, parse_rest_body
 from tests.conftest import POSTGRES_URL, service_missing
@@ -50,9 +49,9 @@ def test_a_lock_store_url_must_be_redis(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("BOT_LOCK_STORE_URL", "postgresql://localhost/x")
     with pytest.raises(ConfigError, match="redis://"):
         EnvLockStore()
-    assert redis_key_prefix({"BOT_REDIS_KEY_PREFIX": "prod1"}) == "prod1"
+    assert load_settings({"BOT_REDIS_KEY_PREFIX": "prod1"}).redis_key_prefix == "prod1"
     with pytest.raises(ConfigError):
-        redis_key_prefix({"BOT_REDIS_KEY_PREFIX": "a:b"})
+        load_settings({"BOT_REDIS_KEY_PREFIX": "a:b"})
 
 
 def test_with_a_url_locks_are_in_redis(

@@ -6,7 +6,7 @@ training graph (autograph), 25 s per model on these machines: 56 of the 62 s a
 Rasa server took to start. Only the variables are needed, so here the loss of one
 example is computed eagerly (no tracing, no optimizer step), then the saved weights
 are restored and prediction is traced once as Rasa does. The weights and every
-prediction are the same (tests/rasa_plugins/test_fast_loading.py). A load that fails must raise:
+prediction are the same (tests/nlu/test_fast_loading.py). A load that fails must raise:
 TEDPolicy.load turns a ValueError into an untrained policy without a word.
 """
 

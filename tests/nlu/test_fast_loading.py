@@ -19,7 +19,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.utils.tensorflow.models import RasaModel
 
-from bot.rasa_plugins import fast_loading
+from bot.nlu import fast_loading
 
 EXAMPLES = {
     "greet": ["hi there", "good morning", "hello friend", "hey you"],
