@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import re
 import sys
 from pathlib import Path
 
@@ -21,30 +20,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.benchmarks import write_section  # noqa: E402
-from bot.web.widget import SOCKET_IO_MODULE, WIDGET_ROOT, widget_file  # noqa: E402
+from bot.web.widget import SOCKET_IO_MODULE, WIDGET_ROOT, chat_modules  # noqa: E402
 
-# `import ... from "./name.js"` and `export ... from "./name.js"`: the static imports.
-STATIC_IMPORT = re.compile(r"^(?:import|export)\b[^;]*?\bfrom\s+\"\./([\w.-]+)\";", re.M)
 PAGE_LOAD = (
     (WIDGET_ROOT / "widget.js", "the script tag: launcher and API"),
     (WIDGET_ROOT / "widget.css", "with the launcher (shadow root styles)"),
 )
-FIRST_OPEN_ENTRY = "chat.js"
-
-
-def module_graph(entry: str = FIRST_OPEN_ENTRY) -> list[Path]:
-    """The module `entry` and every module it imports, in the order first imported."""
-    found: list[Path] = []
-    queue = [entry]
-    while queue:
-        path = widget_file(queue.pop(0))
-        assert path is not None, f"an import names a file the bot does not serve: {entry}"
-        if path in found:
-            continue
-        found.append(path)
-        if path.parent == WIDGET_ROOT:  # the vendored client imports nothing
-            queue += STATIC_IMPORT.findall(path.read_text(encoding="utf-8"))
-    return found
 
 
 def files() -> list[tuple[Path, str]]:
@@ -53,7 +34,7 @@ def files() -> list[tuple[Path, str]]:
         (path, "on first open: socket.io-client (pinned, ES module)")
         if path == SOCKET_IO_MODULE
         else (path, "on first open: chat panel module")
-        for path in module_graph()
+        for path in chat_modules()
     ]
     return [*PAGE_LOAD, *first_open]
 

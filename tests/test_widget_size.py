@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib.util
 
 from bot.config import PROJECT_ROOT
-from bot.web.widget import SOCKET_IO_MODULE, WIDGET_ROOT, served_scripts
+from bot.web.widget import SOCKET_IO_MODULE, WIDGET_ROOT, chat_modules, served_scripts
 
 MAX_SCRIPT_LINES = 450
 
@@ -31,7 +31,7 @@ def test_the_page_load_part_stays_under_eight_kilobytes_gzipped() -> None:
 
 def test_first_open_counts_every_module_the_chat_imports() -> None:
     measured = [p for p, when in widget_size.files() if when.startswith("on first open")]
-    assert measured == widget_size.module_graph()
+    assert measured == chat_modules()
     assert measured[0].name == "chat.js" and SOCKET_IO_MODULE in measured
     # Every script of the widget is measured: the launcher, a panel module, or the demo
     # page's own entry (/chat/ only, never on another site).

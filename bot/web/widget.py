@@ -36,6 +36,8 @@ SOCKET_IO_DIST = VENDOR_ROOT / "socket.io-client" / "dist"
 SOCKET_IO_MODULE = SOCKET_IO_DIST / "socket.io.esm.min.js"  # what socket.js imports
 SOCKET_IO_CLIENT = SOCKET_IO_DIST / "socket.io.min.js"  # the classic build, for other clients
 STATIC_NAME = re.compile(r"[a-z][a-z0-9_-]*\.(?:js|css)")
+# `import ... from "./name.js"` and `export ... from "./name.js"`: a module's static imports.
+STATIC_IMPORT = re.compile(r"^(?:import|export)\b[^;]*?\bfrom\s+\"\./([\w.-]+)\";", re.M)
 # A cache between the bot and the browser keeps the answers to each origin apart.
 VARY_ORIGIN = {"Vary": "Origin"}
 
@@ -48,6 +50,23 @@ def widget_file(name: str) -> Path | None:
     if STATIC_NAME.fullmatch(name) and (WIDGET_ROOT / name).is_file():
         return WIDGET_ROOT / name
     return None
+
+
+def chat_modules(entry: str = "chat.js") -> list[Path]:
+    """The chat panel's module and every module it imports, in the order first imported:
+    what widget.js makes the browser fetch when the customer first opens the chat."""
+    found: list[Path] = []
+    queue = [entry]
+    while queue:
+        path = widget_file(queue.pop(0))
+        if path is None:
+            raise FileNotFoundError(f"{entry} imports a file that /chat/static/ does not serve")
+        if path in found:
+            continue
+        found.append(path)
+        if path.parent == WIDGET_ROOT:  # the vendored client imports nothing
+            queue += STATIC_IMPORT.findall(path.read_text(encoding="utf-8"))
+    return found
 
 
 def served_scripts() -> list[Path]:

@@ -34,7 +34,7 @@
   // When the chat's modules do not load (a site not allowed, the network): chat.js's chatUnavailable.
   const UNAVAILABLE = { en: "The connection could not be started. Please reload the page.", lv: "Neizdevās izveidot savienojumu. Lūdzu, pārlādējiet lapu.", zh: "无法建立连接，请刷新页面。" };
 
-  let chat = null; // the BillingBotChat API once loaded
+  let chat = null; // the API chat.js mount() returns, once loaded
   let loading = null;
   let open = false;
 
