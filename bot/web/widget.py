@@ -6,7 +6,8 @@
                   allows them); it imports the chat's ES modules on demand
 /chat/static/...  the chat's ES modules (chat.js and what it imports), widget.css and the
                   pinned Socket.IO client; a page of another origin gets them with CORS
-                  headers when it is allowed (bot.origins, bot.guards) and 403 otherwise
+                  headers when it is allowed (the origin allow-list, CORS_PATH_PREFIXES)
+                  and 403 otherwise
 
 The widget talks to Rasa over the Socket.IO channel (bot.channels). The page holds
 no token: the demo sign-in asks this endpoint for one, for a demo customer only,

@@ -8,7 +8,7 @@
  * modules (chat.js and what it imports, the Socket.IO client included) that this file
  * import()s from the bot's own origin when the customer first opens the chat, or at
  * once on a page where the chat was left open. The bot answers those module requests
- * with CORS headers for the sites of BOT_WIDGET_ORIGINS only (bot.origins): on any
+ * with CORS headers for the sites of BOT_WIDGET_ORIGINS only (its origin allow-list): on any
  * other site the chat does not load, and the panel says so.
  *
  * The page tells the chat who its customer is by handing it their token, signed by
