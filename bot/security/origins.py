@@ -8,8 +8,9 @@ browser sends it in the Origin header. The chat answers pages of:
 - the sites listed in BOT_WIDGET_ORIGINS, comma-separated, which embed the widget.
 
 Applied to the Socket.IO endpoint (a refused origin gets no socket: python-engineio
-answers its handshake with 400), the chat's HTTP endpoints (no CORS header, and a
-request that names a refused origin gets 403) and the card form's return path (a
+answers its handshake with 400), the chat's HTTP endpoints and its ES modules (no
+CORS header, and a request that names a refused origin gets 403: the widget's
+panel does not load on that page) and the card form's return path (a
 link back to a page of an allowed origin only). Requests without an Origin header
 (curl, servers, Rasa's own clients) are not web pages and are not refused here.
 """
@@ -22,8 +23,9 @@ from urllib.parse import urlsplit
 from bot.errors import ConfigError
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
-# Paths whose answers a page of an allowed origin may read (CORS).
-CORS_PATH_PREFIXES = ("/webhooks/rest/webhook", "/chat/api/")
+# Paths whose answers a page of an allowed origin may read (CORS); /chat/static/ holds
+# the chat's ES modules, which the widget import()s from the bot: a CORS request.
+CORS_PATH_PREFIXES = ("/webhooks/rest/webhook", "/chat/api/", "/chat/static/")
 CORS_METHODS = "GET, POST, OPTIONS"
 CORS_HEADERS = "Content-Type"
 PREFLIGHT_MAX_AGE = "600"
