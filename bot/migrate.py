@@ -192,17 +192,17 @@ def differences(expected: Signature, found: Signature) -> list[str]:
             problems.append(f"table {table} is missing")
             continue
         if table not in expected:
-            problems.append(f"table {table} is not in it")
+            problems.append(f"table {table} is extra")
             continue
         (columns, indexes), (has_columns, has_indexes) = expected[table], found[table]
         problems += [f"{table}.{c} is missing" for c in sorted(columns - has_columns)]
-        problems += [f"{table}.{c} is not in it" for c in sorted(has_columns - columns)]
+        problems += [f"{table}.{c} is extra" for c in sorted(has_columns - columns)]
         names, has_names = {i[0]: i for i in indexes}, {i[0]: i for i in has_indexes}
         for name in sorted(names.keys() | has_names.keys()):
             if name not in has_names:
                 problems.append(f"index {name} on {table} is missing")
             elif name not in names:
-                problems.append(f"index {name} on {table} is not in it")
+                problems.append(f"index {name} on {table} is extra")
             elif names[name] != has_names[name]:
                 problems.append(f"index {name} on {table} differs")
     return problems
@@ -245,7 +245,7 @@ class Upgrade:
         if self.found is None:
             before = "no tables of the bot"
         elif self.stamped:
-            before = f"the schema of {describe(self.found)}, made without migrations: stamped"
+            before = f"no {VERSION_TABLE}, the tables of {describe(self.found)}: stamped"
         else:
             before = f"at {describe(self.found)}"
         if not self.applied:

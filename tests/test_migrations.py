@@ -300,7 +300,7 @@ def test_tables_that_match_no_revision_are_refused_and_left_alone(empty_engine: 
 
     message = str(refused.value)
     assert "left as it is" in message and "Closest: 0001" in message
-    assert "table billing_conversations is not in it" in message
+    assert "table billing_conversations is extra" in message
     with empty_engine.connect() as connection:
         assert signature(connection) == shape
         assert current_revision(connection) is None
@@ -378,7 +378,8 @@ def test_bot_db_init_upgrades_the_old_demo_database_and_make_db_then_seeds_it(
     # What `make db` of older versions ran: the flag is accepted and deletes nothing.
     assert main(["db", "init", "--recreate-outdated-demo"]) == 0
     out = capsys.readouterr().out
-    assert "the schema of 0001 (the schema of c722b72" in out and "stamped" in out
+    assert "no alembic_version, the tables of 0001 (the schema of c722b72" in out
+    assert "stamped" in out
     assert "applied 0002, 0003; now at 0003" in out
     with app_engine().connect() as connection:
         after = read_rows(connection)
