@@ -8,6 +8,9 @@ version's `bot db init` left it.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -47,6 +50,7 @@ from tests.conftest import _postgres_engine
 
 BASE = "0001"  # the schema of c722b72
 HEAD = head_revision()
+BOT = Path(sys.executable).parent / "bot"
 T0 = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.timezone.utc)
 
 # Demo-like rows for every table of c722b72, parents first; ids are given by the
@@ -367,24 +371,28 @@ def test_the_chain_goes_back_to_c722b72_and_up_again(empty_engine: Engine) -> No
     assert upgrade(empty_engine).applied == ("0002", "0003")
 
 
-def test_bot_db_init_upgrades_the_old_demo_database_and_make_db_then_seeds_it(
-    capsys: pytest.CaptureFixture,
-) -> None:
-    from bot.cli import main
+def _bot(*args: str) -> subprocess.CompletedProcess[str]:
+    """The `bot` command as installed, on the test's DATABASE_URL."""
+    return subprocess.run(
+        [str(BOT), *args], env=dict(os.environ), capture_output=True, text=True, timeout=300
+    )
+
+
+def test_bot_db_init_upgrades_the_old_demo_database_and_make_db_then_seeds_it() -> None:
     from bot.db import app_engine
 
     before = make_c722b72_database(app_engine())
 
     # What `make db` of older versions ran: the flag is accepted and deletes nothing.
-    assert main(["db", "init", "--recreate-outdated-demo"]) == 0
-    out = capsys.readouterr().out
-    assert "no alembic_version, the tables of 0001 (the schema of c722b72" in out
-    assert "stamped" in out
-    assert "applied 0002, 0003; now at 0003" in out
+    done = _bot("db", "init", "--recreate-outdated-demo")
+    assert done.returncode == 0, done.stderr
+    assert "no alembic_version, the tables of 0001 (the schema of c722b72" in done.stdout
+    assert "stamped" in done.stdout
+    assert "applied 0002, 0003; now at 0003" in done.stdout
     with app_engine().connect() as connection:
         after = read_rows(connection)
     assert all(kept(before, after, name) == rows for name, rows in before.items())
-    assert main(["db", "upgrade"]) == 0
-    assert capsys.readouterr().out.rstrip().endswith("up to date")
-    assert main(["demo", "seed"]) == 0
+    again = _bot("db", "upgrade")
+    assert again.returncode == 0 and again.stdout.rstrip().endswith("up to date")
+    assert _bot("demo", "seed").returncode == 0
     assert migrate.main(["check"]) == 0  # Alembic's own check, through env.py
