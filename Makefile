@@ -65,7 +65,7 @@ db: setup
 	$(BIN)/bot db upgrade
 	$(BIN)/bot demo seed
 
-# An unchanged project (config, domain, data, components) is not retrained (bot/training.py).
+# An unchanged project (config, domain, data, components) is not retrained (bot/nlu/training.py).
 train: setup
 	$(BIN)/bot train --no-load
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from bot.auth import DEFAULT_AUDIENCE as DEFAULT_TOKEN_AUDIENCE
-from bot.auth import public_keys
 from bot.errors import ConfigError
-from bot.origins import origin_of, parse_origins
+from bot.security.auth import DEFAULT_AUDIENCE as DEFAULT_TOKEN_AUDIENCE
+from bot.security.auth import public_keys
+from bot.security.origins import origin_of, parse_origins
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'bot.db'}"
@@ -36,7 +36,7 @@ class Settings:
     # Sites besides the bot's own whose pages may embed the chat (BOT_WIDGET_ORIGINS).
     widget_origins: tuple[str, ...] = ()
     # What customer tokens must name in `aud`, and the embedding site's public keys
-    # (PEM) for RS256/ES256 tokens, if it signs its own (bot.auth).
+    # (PEM) for RS256/ES256 tokens, if it signs its own (bot.security.auth).
     token_audience: str = DEFAULT_TOKEN_AUDIENCE
     token_public_keys: str = ""
     token_issuer: str = ""

@@ -188,7 +188,7 @@ class Agent(Base):
     id = Column(Integer, primary_key=True, autoincrement=True)
     username = Column(String(64), nullable=False, unique=True)
     display_name = Column(String(100), nullable=False)
-    # An Argon2id hash with its own salt and parameters (bot.agents).
+    # An Argon2id hash with its own salt and parameters (bot.support.agents).
     password_hash = Column(String(200), nullable=False)
     role = Column(String(16), nullable=False, default="agent")
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
@@ -212,7 +212,7 @@ class AgentSession(Base):
 class HandoffTicket(Base):
     """A conversation the bot handed to a person: waiting, active, then closed.
 
-    `packet` is what the bot knew when it escalated (bot.handoff.build_packet):
+    `packet` is what the bot knew when it escalated (bot.support.handoff.build_packet):
     JSON, card data already reduced to brand, last four digits and expiry.
     """
 
@@ -273,7 +273,7 @@ class NluInboxItem(Base):
     id = Column(Integer, primary_key=True, autoincrement=True)
     conversation_id = Column(String(255), nullable=False)
     message_id = Column(String(64), nullable=False)
-    # Card numbers are masked before the text is stored (bot.redaction).
+    # Card numbers are masked before the text is stored (bot.security.redaction).
     text = Column(String(2000), nullable=False)
     language = Column(String(2))
     predicted_intent = Column(String(64))

@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 export RASA_TELEMETRY_ENABLED=false
-# One TensorFlow thread: faster for these small models (bot/launch.py, docs/benchmarks.md).
+# One TensorFlow thread: faster for these small models (bot/ops/launch.py, docs/benchmarks.md).
 export TF_INTRA_OP_PARALLELISM_THREADS=${TF_INTRA_OP_PARALLELISM_THREADS:-1}
 export TF_INTER_OP_PARALLELISM_THREADS=${TF_INTER_OP_PARALLELISM_THREADS:-1}
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
@@ -24,7 +24,7 @@ for port in "$ACTIONS_PORT" "$RASA_PORT"; do
 done
 
 # endpoints.yml names the action server on 5055; another port gets a copy under var/.
-ENDPOINTS=$($BIN/python -c "from pathlib import Path; from bot.launch import endpoints_file; print(endpoints_file(Path('var').resolve(), $ACTIONS_PORT))")
+ENDPOINTS=$($BIN/python -c "from pathlib import Path; from bot.ops.launch import endpoints_file; print(endpoints_file(Path('var').resolve(), $ACTIONS_PORT))")
 
 pids=()
 stop() {

@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.benchmarks import write_section  # noqa: E402
+from bot.ops.benchmarks import write_section  # noqa: E402
 from bot.web.common import STATIC_ROOT  # noqa: E402
 from bot.web.widget import SOCKET_IO_CLIENT  # noqa: E402
 

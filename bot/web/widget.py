@@ -4,7 +4,7 @@
 /chat/widget.js   the one script tag other sites embed (BOT_WIDGET_ORIGINS allows them)
 /chat/static/...  chat.js, widget.css and the pinned Socket.IO client
 
-The widget talks to Rasa over the Socket.IO channel (bot.channels). The page holds
+The widget talks to Rasa over the Socket.IO channel (bot.rasa_plugins.channels). The page holds
 no token: the demo sign-in asks this endpoint for one, for a demo customer only,
 and never in production, i.e. with any BOT_ENV but development (a real deployment
 signs customers in through its own account system and hands the widget their token).
@@ -20,9 +20,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.auth import issue_token
 from bot.config import get_settings
-from bot.demo import DEMO_CUSTOMERS
+from bot.ops.demo import DEMO_CUSTOMERS
+from bot.security.auth import issue_token
 from bot.web.common import NO_STORE, STATIC_ROOT, VENDOR_ROOT, json_error, serve_file
 
 WIDGET_FILES = {"chat.js", "widget.js", "widget.css"}
