@@ -62,7 +62,7 @@ balancer:
 setup: $(STAMP) $(WEB_STAMP)
 
 db: setup
-	$(BIN)/bot db init --recreate-outdated-demo
+	$(BIN)/bot db upgrade
 	$(BIN)/bot demo seed
 
 # An unchanged project (config, domain, data, components) is not retrained (bot/nlu/training.py).

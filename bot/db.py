@@ -30,7 +30,6 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
-    inspect,
     select,
     text,
 )
@@ -447,39 +446,12 @@ def drop_database(url: str) -> None:
 
 
 def create_schema(engine: Engine) -> None:
-    """Creates the tables that do not exist yet."""
-    Base.metadata.create_all(engine)
+    """Creates the tables that do not exist yet, as the models say (tests, benchmarks).
 
-
-def schema_problems(engine: Engine) -> list[str]:
-    """Columns and indexes the models have and the database's existing tables lack.
-
-    A database made by an older version needs rebuilding (or migrating) before use:
-    `create_all` adds missing tables but never changes existing ones.
+    An installation's database is made and upgraded by bot.migrate instead, which
+    recognises a database made this way as today's revision.
     """
-    existing = inspect(engine)
-    problems: list[str] = []
-    for table in Base.metadata.sorted_tables:
-        if not existing.has_table(table.name):
-            continue
-        columns = {c["name"] for c in existing.get_columns(table.name)}
-        problems.extend(
-            f"{table.name}.{column.name} is missing"
-            for column in table.columns
-            if column.name not in columns
-        )
-        indexes = {i["name"] for i in existing.get_indexes(table.name)}
-        problems.extend(
-            f"index {index.name} on {table.name} is missing"
-            for index in table.indexes
-            if index.name not in indexes
-        )
-    return problems
-
-
-def drop_schema(engine: Engine) -> None:
-    """Drops every table of the bot's models (the demo database's reset)."""
-    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
 
 
 @contextmanager

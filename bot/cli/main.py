@@ -17,31 +17,20 @@ from bot.cli.trainer import register as register_trainer_commands
 from bot.errors import BotError, ConfigError
 
 
-def _cmd_db_init(args: argparse.Namespace) -> int:
-    from bot.config import DEFAULT_DATABASE_URL, get_settings
-    from bot.db import create_schema, drop_schema, get_engine, schema_problems
+def _cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from bot.config import get_settings
+    from bot.db import get_engine
+    from bot.migrate import upgrade
 
-    settings = get_settings()
-    engine = get_engine(settings.database_url)
-    problems = schema_problems(engine)
-    if problems:
-        outdated = "; ".join(problems)
-        if not (args.recreate_outdated_demo and settings.database_url == DEFAULT_DATABASE_URL):
-            raise ConfigError(
-                f"the database {_safe_url(settings.database_url)} was made by an older version "
-                f"({outdated}); it needs migrating. The embedded demo database can be rebuilt "
-                "with `bot db init --recreate-outdated-demo`."
-            )
-        print(f"rebuilding the outdated demo database ({outdated})")
-        drop_schema(engine)
-    create_schema(engine)
-    print(f"database ready: {_safe_url(settings.database_url)}")
+    url = get_settings().database_url
+    print(f"database {_safe_url(url)}: {upgrade(get_engine(url)).summary()}")
     return 0
 
 
 def _cmd_demo_seed(args: argparse.Namespace) -> int:
     from bot.config import get_settings
-    from bot.db import app_engine, create_schema, session_scope
+    from bot.db import app_engine, session_scope
+    from bot.migrate import ensure_current
     from bot.ops.demo import (
         DEMO_AGENT_USERNAME,
         DEMO_CUSTOMERS,
@@ -52,7 +41,7 @@ def _cmd_demo_seed(args: argparse.Namespace) -> int:
     )
 
     engine = app_engine()
-    create_schema(engine)
+    ensure_current(engine)
     with session_scope(engine) as session:
         seed_demo(session)
         if not get_settings().is_production:
@@ -147,13 +136,14 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def _cmd_agent_add(args: argparse.Namespace) -> int:
-    from bot.db import app_engine, create_schema, session_scope
+    from bot.db import app_engine, session_scope
+    from bot.migrate import ensure_current
     from bot.support.agents import add_agent
 
     try:
         password = _read_password(args)
         engine = app_engine()
-        create_schema(engine)
+        ensure_current(engine)
         with session_scope(engine) as session:
             agent = add_agent(session, args.username, password, args.name, args.role)
             print(f"agent {agent.username} ({agent.role}) added")
@@ -164,11 +154,12 @@ def _cmd_agent_add(args: argparse.Namespace) -> int:
 
 
 def _cmd_handoff_list(args: argparse.Namespace) -> int:
-    from bot.db import app_engine, create_schema, session_scope
+    from bot.db import app_engine, session_scope
+    from bot.migrate import ensure_current
     from bot.support.handoff import list_open, ticket_view
 
     engine = app_engine()
-    create_schema(engine)
+    ensure_current(engine)
     with session_scope(engine) as session:
         views = [ticket_view(session, ticket) for ticket in list_open(session)]
     if args.json:
@@ -206,9 +197,10 @@ INSIGHTS_DEFAULT_DAYS = 30
 
 
 def _cmd_insights(args: argparse.Namespace) -> int:
-    from bot.db import app_engine, create_schema
+    from bot.db import app_engine
     from bot.insights.metrics import BadPeriod, Period, compute
     from bot.insights.report import as_csv, as_json, as_text
+    from bot.migrate import ensure_current
 
     today = dt.datetime.now(dt.timezone.utc).date()
     until = args.until or (max(today, args.since) if args.since else today)
@@ -219,7 +211,7 @@ def _cmd_insights(args: argparse.Namespace) -> int:
         print(f"bot: {exc}", file=sys.stderr)
         return 1
     engine = app_engine()
-    create_schema(engine)
+    ensure_current(engine)
     insights = compute(engine, period)
     if args.json:
         sys.stdout.write(as_json(insights) + "\n")
@@ -412,13 +404,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     db = commands.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
-    init = db.add_parser("init", help="create the tables")
-    init.add_argument(
-        "--recreate-outdated-demo",
-        action="store_true",
-        help="rebuild the embedded SQLite demo database (var/bot.db) if an older version made it",
-    )
-    init.set_defaults(func=_cmd_db_init)
+    db.add_parser(
+        "upgrade", help="create the tables, or bring an older database to this version's schema"
+    ).set_defaults(func=_cmd_db_upgrade)
+    init = db.add_parser("init", help="the same as upgrade")
+    # Scripts of older versions pass it: an older database is upgraded now, never rebuilt.
+    init.add_argument("--recreate-outdated-demo", action="store_true", help=argparse.SUPPRESS)
+    init.set_defaults(func=_cmd_db_upgrade)
 
     db.add_parser(
         "create", help="create the PostgreSQL databases of DATABASE_URL and BOT_TRACKER_STORE_URL"

@@ -151,11 +151,12 @@ def cmd_nlu_report(args: argparse.Namespace) -> int:
 
 
 def cmd_inbox_list(args: argparse.Namespace) -> int:
-    from bot.db import app_engine, create_schema, session_scope
+    from bot.db import app_engine, session_scope
+    from bot.migrate import ensure_current
     from bot.nlu.inbox import item_view, list_items
 
     engine = app_engine()
-    create_schema(engine)
+    ensure_current(engine)
     with session_scope(engine) as session:
         items = [item_view(i) for i in list_items(session, args.lang, include_done=args.all)]
     if args.json:

@@ -50,7 +50,7 @@ def test_a_missing_subcommand_is_a_usage_error() -> None:
     assert exit_info.value.code == 2
 
 
-def test_an_outdated_database_is_refused_with_a_clear_message(
+def test_a_database_no_version_made_is_refused_and_left_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     import sqlite3
@@ -62,11 +62,14 @@ def test_an_outdated_database_is_refused_with_a_clear_message(
         connection.execute("CREATE TABLE customers (id VARCHAR(64) PRIMARY KEY)")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
     get_settings.cache_clear()
-    assert main(["db", "init"]) == 2
+    assert main(["db", "upgrade"]) == 2
     err = capsys.readouterr().err
-    assert "customers.display_name is missing" in err and "older version" in err
-    # Only the embedded demo database is ever rebuilt, never a database the user named.
+    assert "customers.display_name is missing" in err and "left as it is" in err
+    # Nothing is ever rebuilt or deleted (older versions' `make db` passed this flag).
     assert main(["db", "init", "--recreate-outdated-demo"]) == 2
+    with sqlite3.connect(path) as connection:
+        tables = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        assert tables.fetchall() == [("customers",)]
 
 
 def _run_bot(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
