@@ -448,7 +448,7 @@ def drop_database(url: str) -> None:
 def create_schema(engine: Engine) -> None:
     """Creates the tables that do not exist yet, as the models say (tests, benchmarks).
 
-    An installation's database is made and upgraded by bot.migrate instead, which
+    An installation's database is made and upgraded by bot.migrations.runner instead, which
     recognises a database made this way as today's revision.
     """
     Base.metadata.create_all(engine)

@@ -25,6 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "bot.config": {"bot.errors", "bot.security"},
     "bot.db": {"bot.config", "bot.errors"},
     "bot.billing": KERNEL,
+    "bot.migrations": KERNEL,
     "bot.security": KERNEL,
     "bot.support": KERNEL | {"bot.billing", "bot.security"},
     "bot.insights": KERNEL | {"bot.billing"},
@@ -45,7 +46,15 @@ ALLOWED: dict[str, set[str]] = {
         "sanic",
     },
     "bot.cli": KERNEL
-    | {"bot.billing", "bot.support", "bot.security", "bot.nlu", "bot.insights", "bot.ops"},
+    | {
+        "bot.billing",
+        "bot.support",
+        "bot.security",
+        "bot.nlu",
+        "bot.insights",
+        "bot.ops",
+        "bot.migrations",
+    },
     "actions": KERNEL
     | {"bot.billing", "bot.support", "bot.security", "bot.insights", "rasa_sdk", "sanic"},
 }

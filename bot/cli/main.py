@@ -20,7 +20,7 @@ from bot.errors import BotError, ConfigError
 def _cmd_db_upgrade(args: argparse.Namespace) -> int:
     from bot.config import get_settings
     from bot.db import get_engine
-    from bot.migrate import upgrade
+    from bot.migrations.runner import upgrade
 
     url = get_settings().database_url
     print(f"database {_safe_url(url)}: {upgrade(get_engine(url)).summary()}")
@@ -30,7 +30,7 @@ def _cmd_db_upgrade(args: argparse.Namespace) -> int:
 def _cmd_demo_seed(args: argparse.Namespace) -> int:
     from bot.config import get_settings
     from bot.db import app_engine, session_scope
-    from bot.migrate import ensure_current
+    from bot.migrations.runner import ensure_current
     from bot.ops.demo import (
         DEMO_AGENT_USERNAME,
         DEMO_CUSTOMERS,
@@ -137,7 +137,7 @@ def _read_password(args: argparse.Namespace) -> str:
 
 def _cmd_agent_add(args: argparse.Namespace) -> int:
     from bot.db import app_engine, session_scope
-    from bot.migrate import ensure_current
+    from bot.migrations.runner import ensure_current
     from bot.support.agents import add_agent
 
     try:
@@ -155,7 +155,7 @@ def _cmd_agent_add(args: argparse.Namespace) -> int:
 
 def _cmd_handoff_list(args: argparse.Namespace) -> int:
     from bot.db import app_engine, session_scope
-    from bot.migrate import ensure_current
+    from bot.migrations.runner import ensure_current
     from bot.support.handoff import list_open, ticket_view
 
     engine = app_engine()
@@ -200,7 +200,7 @@ def _cmd_insights(args: argparse.Namespace) -> int:
     from bot.db import app_engine
     from bot.insights.metrics import BadPeriod, Period, compute
     from bot.insights.report import as_csv, as_json, as_text
-    from bot.migrate import ensure_current
+    from bot.migrations.runner import ensure_current
 
     today = dt.datetime.now(dt.timezone.utc).date()
     until = args.until or (max(today, args.since) if args.since else today)

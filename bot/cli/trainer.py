@@ -152,7 +152,7 @@ def cmd_nlu_report(args: argparse.Namespace) -> int:
 
 def cmd_inbox_list(args: argparse.Namespace) -> int:
     from bot.db import app_engine, session_scope
-    from bot.migrate import ensure_current
+    from bot.migrations.runner import ensure_current
     from bot.nlu.inbox import item_view, list_items
 
     engine = app_engine()

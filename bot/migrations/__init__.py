@@ -1,1 +1,1 @@
-"""The bot's schema migrations (Alembic): env.py and versions/, run by bot.migrate."""
+"""The bot's schema migrations (Alembic): env.py and versions/, run by bot.migrations.runner."""

@@ -1,8 +1,8 @@
 """Alembic's environment for the bot's database.
 
-bot.migrate passes the connection to migrate in `config.attributes["connection"]`,
+bot.migrations.runner passes the connection to migrate in `config.attributes["connection"]`,
 already in its transaction and holding the migration lock. Run without one
-(`python -m bot.migrate current`, `... revision --autogenerate`), it opens the
+(`python -m bot.migrations current`, `... revision --autogenerate`), it opens the
 database of the bot's settings (DATABASE_URL, default var/bot.db) the same way.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from alembic import context
 
-from bot.migrate import configure_context, migration_connection
+from bot.migrations.runner import configure_context, migration_connection
 
 config = context.config
 

@@ -3,7 +3,7 @@
 What `Base.metadata.create_all` made at commit c722b72 (22 Nov 2026): the tables
 of customers, cards, balances, payments, card-form links, console accounts and
 sessions, handoff tickets and the NLU inbox. Installations of that version have
-these tables without an alembic_version; bot.migrate recognises them and stamps
+these tables without an alembic_version; bot.migrations.runner recognises them and stamps
 them with this revision before upgrading. Constraint and index names are the ones
 create_all gave them (unnamed unique constraints and foreign keys get the
 database's own names, as they did then).

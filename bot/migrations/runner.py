@@ -18,7 +18,7 @@ IMMEDIATE (the driver's own implicit transactions would commit each DDL statemen
 alone). SQLite's foreign keys are off while batch mode copies a table, which
 would otherwise delete the rows that hang from it, and are checked before commit.
 
-`python -m bot.migrate COMMAND` runs Alembic's own commands (history, current,
+`python -m bot.migrations COMMAND` runs Alembic's own commands (history, current,
 revision --autogenerate, check) on the bot's database.
 """
 
@@ -43,7 +43,7 @@ from sqlalchemy.engine import Connection, Engine
 from bot.db import Base
 from bot.errors import SchemaError
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent
 VERSION_TABLE = "alembic_version"
 # pg_advisory_xact_lock's key for "a migration is running" (any constant will do).
 POSTGRES_LOCK_KEY = 0x626F74_6462  # "bot" "db"
@@ -318,10 +318,10 @@ def _safe_url(connection: Connection) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m bot.migrate COMMAND`: Alembic's command line on the bot's migrations."""
+    """`python -m bot.migrations COMMAND`: Alembic's command line on the bot's migrations."""
     from alembic.config import CommandLine
 
-    cli = CommandLine(prog="python -m bot.migrate")
+    cli = CommandLine(prog="python -m bot.migrations")
     options = cli.parser.parse_args(argv)
     if not hasattr(options, "cmd"):
         cli.parser.error("too few arguments")

@@ -1,4 +1,4 @@
-"""Schema migrations (bot.migrate) on real SQLite files and a fresh PostgreSQL schema.
+"""Schema migrations (bot.migrations.runner) on real SQLite files and a fresh PostgreSQL schema.
 
 The database of c722b72 is built by the first migration, not by old code, then
 given demo-like rows in every table and the alembic_version dropped, as that
@@ -22,7 +22,6 @@ from sqlalchemy import MetaData, Table, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot import migrate
 from bot.db import (
     Agent,
     AgentSession,
@@ -33,7 +32,8 @@ from bot.db import (
     session_scope,
 )
 from bot.errors import SchemaError
-from bot.migrate import (
+from bot.migrations import runner as migrate
+from bot.migrations.runner import (
     VERSION_TABLE,
     Upgrade,
     alembic_config,
