@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -81,15 +82,25 @@ def _load_and_predict(trained) -> tuple[list, list]:
     return [m.get(INTENT_RANKING_KEY) for m in messages], weights
 
 
+def _rasas_own_load() -> Any:
+    """Rasa's RasaModel.load, also when an earlier import installed the fast one."""
+    current = RasaModel.__dict__["load"]
+    if getattr(current, "__func__", None) is fast_loading._load:
+        return fast_loading._rasa_load
+    return current
+
+
 def test_the_fast_load_gives_the_same_weights_and_predictions(trained, monkeypatch) -> None:
-    original = RasaModel.__dict__["load"]
-    rankings, weights = _load_and_predict(trained)
-    fast_loading.install_fast_model_loading()
+    before = RasaModel.__dict__["load"]
+    original = _rasas_own_load()
     try:
+        RasaModel.load = original  # type: ignore[method-assign]
+        rankings, weights = _load_and_predict(trained)
+        fast_loading.install_fast_model_loading()
         assert RasaModel.__dict__["load"] is not original
         fast_rankings, fast_weights = _load_and_predict(trained)
     finally:
-        RasaModel.load = original  # type: ignore[method-assign]
+        RasaModel.load = before  # type: ignore[method-assign]
     assert len(fast_weights) == len(weights)
     for fast, slow in zip(fast_weights, weights, strict=True):
         assert np.array_equal(fast, slow)
