@@ -1,0 +1,35 @@
+"""The Jinja2 environment behind every server-rendered page (bot/web/templates/).
+
+Autoescaping is on for every template: a customer's message, an agent's name or an
+intent label is text wherever it lands, and only a value marked safe on purpose
+(`Markup`: the SVG charts of bot.insights.charts, a part rendered by another
+template) goes in as HTML. StrictUndefined makes a variable that a template names
+and its caller forgot fail loudly instead of rendering as nothing.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render(name: str, /, **context: Any) -> Markup:
+    """The template `name` (a path under templates/) filled in with `context`."""
+    return Markup(environment().get_template(name).render(**context))
