@@ -9,6 +9,7 @@ and its caller forgot fail loudly instead of rendering as nothing.
 
 from __future__ import annotations
 
+import html
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,24 @@ from markupsafe import Markup
 TEMPLATES = Path(__file__).with_name("templates")
 
 
+def _escaped(value: Any) -> Any:
+    """Text escaped as the pages always spelled it (html.escape: &quot; and &#x27;).
+
+    Jinja's own escaping would write &#34; and &#39;: the same to a browser, but not to
+    the clients and tests that read the pages. Markup and non-text values go on to
+    Jinja's escape unchanged.
+    """
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return Markup(html.escape(value))
+    return value
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     return Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=True,
+        finalize=_escaped,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -31,7 +31,8 @@ from bot.web.insights_page import _page as insights_page
 from bot.web.templating import environment, render
 
 EVIL = "<script>alert(1)</script>\"'&"
-ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&#39;&amp;"
+# As html.escape writes it, the spelling the pages had before the templates.
+ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#x27;&amp;"
 
 
 class _Document(HTMLParser):
@@ -170,11 +171,13 @@ def test_every_template_autoescapes_and_a_missing_variable_fails() -> None:
 
 # Where HTML may still be written in Python: SVG drawn from numbers, escaping each text.
 SVG_FROM_NUMBERS = {Path("bot/insights/charts.py")}
+# Where html.escape may be called: there, and the templates' one escaping function.
+ESCAPING = SVG_FROM_NUMBERS | {Path("bot/web/templating.py")}
 TAG = re.compile(r"<\s*/?[A-Za-z][\w:-]*")
 
 
-def _html_in_python(path: Path) -> list[str]:
-    """f-strings with a tag in them, and html.escape, in one module."""
+def _html_in_python(path: Path, *, may_escape: bool = False) -> list[str]:
+    """f-strings with a tag in them, and (unless `may_escape`) html.escape, in one module."""
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     found = []
     for node in ast.walk(tree):
@@ -186,6 +189,8 @@ def _html_in_python(path: Path) -> list[str]:
             )
             if TAG.search(literal):
                 found.append(f"{path}:{node.lineno}: f-string with HTML: {literal[:60]!r}")
+        elif may_escape:
+            continue
         elif isinstance(node, ast.ImportFrom) and node.module == "html":
             found.append(f"{path}:{node.lineno}: from html import ...")
         elif isinstance(node, ast.Import) and any(a.name == "html" for a in node.names):
@@ -198,9 +203,9 @@ def test_no_module_builds_html_in_python() -> None:
     assert len(modules) > 30
     found = [
         line
-        for module in modules
-        if module.relative_to(PROJECT_ROOT) not in SVG_FROM_NUMBERS
-        for line in _html_in_python(module.relative_to(PROJECT_ROOT))
+        for module in (m.relative_to(PROJECT_ROOT) for m in modules)
+        if module not in SVG_FROM_NUMBERS
+        for line in _html_in_python(module, may_escape=module in ESCAPING)
     ]
     assert not found, "render a template of bot/web/templates/ instead:\n" + "\n".join(found)
 
