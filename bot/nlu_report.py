@@ -29,7 +29,7 @@ from typing import Any
 
 from bot.i18n import LANGUAGES
 from bot.nlu_data import normalize
-from bot.web.templating import render
+from bot.templating import render
 
 SEED = 42
 CHANGE_THRESHOLD = 0.01  # smaller F1 moves are not listed as changes

@@ -25,7 +25,7 @@ from bot.insights.sections import (
     recovered_over_time,
     summary,
 )
-from bot.web.templating import render as render_template
+from bot.templating import render as render_template
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 731

@@ -40,7 +40,7 @@ from bot.i18n import brand_in_sentence, language_from_accept, resolve_language
 from bot.inbound import strip_controls
 from bot.origins import safe_return_url
 from bot.payments import CardRejected, card_brand, digits_only, get_gateway, luhn_valid
-from bot.web.templating import render
+from bot.templating import render
 
 logger = logging.getLogger(__name__)
 

@@ -39,10 +39,10 @@ from bot.demo import DEMO_AGENTS
 from bot.errors import AuthError, NotFound
 from bot.inbound import strip_controls
 from bot.redaction import mask_card_data
+from bot.templating import render
 from bot.throttle import Throttled, login_throttle
 from bot.transcript import transcript
 from bot.web.common import STATIC_ROOT, json_error, page, serve_file
-from bot.web.templating import render
 
 logger = logging.getLogger(__name__)
 

@@ -25,10 +25,10 @@ from bot.inbox import record
 from bot.insights.metrics import Period, compute
 from bot.insights.page import render as render_insights
 from bot.nlu_report import Report, _html
+from bot.templating import environment, render
 from bot.web.card_channel import render_form, render_unusable
 from bot.web.console import _login_page, console_page
 from bot.web.insights_page import _page as insights_page
-from bot.web.templating import environment, render
 
 EVIL = "<script>alert(1)</script>\"'&"
 # As html.escape writes it, the spelling the pages had before the templates.
@@ -172,7 +172,7 @@ def test_every_template_autoescapes_and_a_missing_variable_fails() -> None:
 # Where HTML may still be written in Python: SVG drawn from numbers, escaping each text.
 SVG_FROM_NUMBERS = {Path("bot/insights/charts.py")}
 # Where html.escape may be called: there, and the templates' one escaping function.
-ESCAPING = SVG_FROM_NUMBERS | {Path("bot/web/templating.py")}
+ESCAPING = SVG_FROM_NUMBERS | {Path("bot/templating.py")}
 TAG = re.compile(r"<\s*/?[A-Za-z][\w:-]*")
 
 

@@ -1,5 +1,8 @@
 """The Jinja2 environment behind every server-rendered page (bot/web/templates/).
 
+Shared ground, like bot.i18n: the web pages and also the NLU report's file use it,
+and it imports nothing of the project.
+
 Autoescaping is on for every template: a customer's message, an agent's name or an
 intent label is text wherever it lands, and only a value marked safe on purpose
 (`Markup`: the SVG charts of bot.insights.charts, a part rendered by another
@@ -17,7 +20,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-TEMPLATES = Path(__file__).with_name("templates")
+TEMPLATES = Path(__file__).parent / "web" / "templates"
 
 
 def _escaped(value: Any) -> Any:
