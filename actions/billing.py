@@ -16,8 +16,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.auth import customer_from_metadata
-from bot.billing import Card, PastDue, find_past_due
+from bot.billing.accounts import Card, PastDue, find_past_due
 from bot.config import get_settings
 from bot.db import app_engine, session_scope
 from bot.errors import AuthError, NotFound
@@ -30,6 +29,7 @@ from bot.i18n import (
     valid_timezone,
 )
 from bot.insights.ledger import note_billing_conversation
+from bot.security.auth import customer_from_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def customer_timezone(tracker: Tracker) -> str | None:
 
 
 def signed_in_customer(tracker: Tracker) -> str:
-    """The customer the channel verified for the latest message (bot.auth).
+    """The customer the channel verified for the latest message (bot.security.auth).
 
     Raises:
         AuthError: no valid token came with the message.

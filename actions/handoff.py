@@ -18,11 +18,11 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.billing import past_due_of, signed_in_customer, tracker_language, utter_past_due
-from bot.billing import PastDue, find_past_due, get_customer
+from bot.billing.accounts import PastDue, find_past_due, get_customer
 from bot.db import app_engine, session_scope
 from bot.errors import AuthError, NotFound
-from bot.handoff import Queued, build_packet, open_ticket, payment_attempts
-from bot.transcript import transcript
+from bot.support.handoff import Queued, build_packet, open_ticket, payment_attempts
+from bot.support.transcript import transcript
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from actions.billing import (
     tracker_language,
     utter_no_payment_yet,
 )
-from bot.billing import NOTICE_HOURS, find_past_due, last_payment
+from bot.billing.accounts import NOTICE_HOURS, find_past_due, last_payment
 from bot.db import app_engine, session_scope
 from bot.errors import AuthError, NotFound
 from bot.i18n import format_moment, format_money

@@ -22,8 +22,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.db import app_engine, session_scope
-from bot.handoff import open_ticket_of
 from bot.i18n import normalize_language
+from bot.support.handoff import open_ticket_of
 
 logger = logging.getLogger(__name__)
 

@@ -28,21 +28,21 @@ from actions.billing import (
     utter_past_due,
 )
 from actions.handoff import escalate
-from bot.billing import (
+from bot.billing.accounts import (
     NOTICE_HOURS,
     NotCardOwner,
     PastDue,
     change_expiry,
     get_card,
 )
-from bot.card_forms import issue_link
+from bot.billing.card_links import issue_link
+from bot.billing.expiry import ExpiryError, parse_expiry
+from bot.billing.payments import IdempotencyKeyReused, get_gateway
+from bot.billing.settlement import ChargeInProgress, Settlement, resubmit
 from bot.config import get_settings
 from bot.db import app_engine, session_scope
 from bot.errors import NotFound
-from bot.expiry import ExpiryError, parse_expiry
 from bot.i18n import brand_name, format_expiry, format_moment, format_money
-from bot.payments import IdempotencyKeyReused, get_gateway
-from bot.settlement import ChargeInProgress, Settlement, resubmit
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,8 @@
 BotError
 ├── ConfigError        settings are missing or unsafe; raised at start-up
 ├── AuthError          a customer token is missing, malformed, forged or expired
-└── NotFound           a customer, subscription or card does not exist
+├── NotFound           a customer, subscription or card does not exist
+└── SchemaError        the database's schema is not one this version can use or upgrade
 """
 
 
@@ -21,3 +22,7 @@ class AuthError(BotError):
 
 class NotFound(BotError):
     """A record the caller asked for does not exist."""
+
+
+class SchemaError(BotError):
+    """The database's tables are not as any version of the bot made them, or are newer."""

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import PROJECT_ROOT
 from bot.db import create_schema, make_engine, session_scope
-from bot.demo import seed_demo
+from bot.ops.demo import seed_demo
 
 TEST_SECRET = "test-secret-for-the-suite-0123456789abcdef"
 POSTGRES_URL = os.environ.get(

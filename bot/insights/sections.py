@@ -20,7 +20,7 @@ from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent
 
-from bot.billing import to_decimal
+from bot.billing.accounts import to_decimal
 from bot.insights.charts import Bar, Segment, bar_chart, line_chart
 from bot.insights.report import HANDOFF_REASON_NAMES, LANGUAGE_NAMES, PATH_NAMES
 

@@ -8,7 +8,7 @@ POST /webhooks/cards/form/<link>   number, expiry, name, CVC: validated, tokeniz
 The number and CVC are never stored, logged or sent back in a page.
 
 `?return_to=<page>`: the widget names the page the customer chats on; the saved
-and unusable pages link back to it when it is on an allowed origin (bot.origins),
+and unusable pages link back to it when it is on an allowed origin (bot.security.origins),
 so a customer on the company's site gets back to its chat, and the link cannot
 send anyone to another site.
 """
@@ -30,16 +30,22 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.auth import REFERENCE_METADATA_KEY, customer_reference
-from bot.billing import Card, add_card
-from bot.card_forms import LinkUnusable, language_of, open_link, record_rejected_post, use_link
+from bot.billing.accounts import Card, add_card
+from bot.billing.card_links import (
+    LinkUnusable,
+    language_of,
+    open_link,
+    record_rejected_post,
+    use_link,
+)
+from bot.billing.expiry import ExpiryError, parse_expiry
+from bot.billing.payments import CardRejected, card_brand, digits_only, get_gateway, luhn_valid
 from bot.config import get_settings
 from bot.db import app_engine, session_scope
-from bot.expiry import ExpiryError, parse_expiry
 from bot.i18n import brand_in_sentence, language_from_accept, resolve_language
-from bot.inbound import strip_controls
-from bot.origins import safe_return_url
-from bot.payments import CardRejected, card_brand, digits_only, get_gateway, luhn_valid
+from bot.security.auth import REFERENCE_METADATA_KEY, customer_reference
+from bot.security.inbound import strip_controls
+from bot.security.origins import safe_return_url
 from bot.templating import render
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ Security: the session cookie is HttpOnly and SameSite=Strict and holds a random
 secret (only its hash is stored); every state change needs the session's CSRF
 token (header X-CSRF-Token, or form field csrf_token) and, when the browser sends
 one, an Origin of this server. The pages build their DOM with textContent only.
-Sign-in attempts are counted before the password is checked (bot.throttle); in
+Sign-in attempts are counted before the password is checked (bot.security.throttle); in
 production a demo account's published password never signs in. Conversation ids
 stay on the server (the console addresses tickets by their number), and card data
 in an agent's reply is masked before it is stored or sent.
@@ -30,18 +30,18 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import agents, handoff
-from bot.auth import REFERENCE_METADATA_KEY, customer_reference
-from bot.channels import BotSocketIOOutput, touch_ticket
 from bot.config import get_settings
 from bot.db import app_engine, session_scope
-from bot.demo import DEMO_AGENTS
 from bot.errors import AuthError, NotFound
-from bot.inbound import strip_controls
-from bot.redaction import mask_card_data
+from bot.ops.demo import DEMO_AGENTS
+from bot.rasa_plugins.channels import BotSocketIOOutput, touch_ticket
+from bot.security.auth import REFERENCE_METADATA_KEY, customer_reference
+from bot.security.inbound import strip_controls
+from bot.security.redaction import mask_card_data
+from bot.security.throttle import Throttled, login_throttle
+from bot.support import agents, handoff
+from bot.support.transcript import transcript
 from bot.templating import render
-from bot.throttle import Throttled, login_throttle
-from bot.transcript import transcript
 from bot.web.common import STATIC_ROOT, json_error, page, serve_file
 
 logger = logging.getLogger(__name__)

@@ -19,10 +19,10 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import agents
 from bot.db import app_engine
 from bot.insights.metrics import BadPeriod, compute
 from bot.insights.page import period_from, reader_locale, render
+from bot.support import agents
 from bot.web.common import NO_STORE, json_error, page
 from bot.web.console import INSIGHTS_ROLES, console_document, signed_in_agent
 

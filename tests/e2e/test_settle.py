@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat import bot_messages
+from bot.cli.chat import bot_messages
 from bot.i18n import detect_language
 from tests.e2e.conftest import BotServers
 
@@ -49,7 +49,7 @@ def _db(servers: BotServers, query: str, *args) -> list[tuple]:
 
 def _reseed(servers: BotServers) -> None:
     from bot.db import make_engine, session_scope
-    from bot.demo import seed_demo
+    from bot.ops.demo import seed_demo
 
     engine = make_engine(servers.database_url)
     with session_scope(engine) as session:
