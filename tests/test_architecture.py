@@ -21,6 +21,8 @@ FRAMEWORKS = {"rasa", "rasa_sdk", "sanic", "socketio"}
 ALLOWED: dict[str, set[str]] = {
     "bot.errors": set(),
     "bot.i18n": set(),
+    # The Jinja2 environment of the server-rendered pages and the NLU report's file.
+    "bot.templating": set(),
     # Parsing origins and customer-token keys is checked when settings are built.
     "bot.config": {"bot.errors", "bot.security"},
     "bot.db": {"bot.config", "bot.errors"},
@@ -28,8 +30,8 @@ ALLOWED: dict[str, set[str]] = {
     "bot.migrations": KERNEL,
     "bot.security": KERNEL,
     "bot.support": KERNEL | {"bot.billing", "bot.security"},
-    "bot.insights": KERNEL | {"bot.billing"},
-    "bot.nlu": KERNEL | {"bot.security", "rasa"},
+    "bot.insights": KERNEL | {"bot.billing", "bot.templating"},
+    "bot.nlu": KERNEL | {"bot.security", "bot.templating", "rasa"},
     "bot.ops": KERNEL | {"bot.billing", "bot.support", "bot.security"},
     "bot.rasa_plugins": KERNEL
     | {"bot.billing", "bot.support", "bot.security", "bot.nlu", "rasa", "sanic", "socketio"},
@@ -42,6 +44,7 @@ ALLOWED: dict[str, set[str]] = {
         "bot.insights",
         "bot.ops",
         "bot.rasa_plugins",
+        "bot.templating",
         "rasa",
         "sanic",
     },

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
-import html
 import json
 import logging
 import os
@@ -30,6 +29,7 @@ from typing import Any
 
 from bot.i18n import LANGUAGES
 from bot.nlu.examples import normalize
+from bot.templating import render
 
 SEED = 42
 CHANGE_THRESHOLD = 0.01  # smaller F1 moves are not listed as changes
@@ -388,61 +388,14 @@ def confusion_png(
 
 
 def _html(report: Report, had_previous: bool) -> str:
-    e = html.escape
-    parts = [
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">',
-        "<title>NLU quality report</title><style>body{font-family:system-ui,sans-serif;"
-        "margin:2rem;max-width:70rem}table{border-collapse:collapse;margin:1rem 0}"
-        "td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:right}"
-        "td:first-child,th:first-child{text-align:left}.better{color:#080}.worse{color:#b00}"
-        "img{max-width:100%}</style></head><body>",
-        f"<h1>NLU quality report</h1><p>Created {e(report.created)}.</p>",
-        "<table><tr><th>language</th><th>training examples</th><th>held-out scored</th>"
-        "<th>held-out macro-F1</th><th>cross-validation macro-F1</th></tr>",
+    changes = [
+        ("better" if change["delta"] > 0 else "worse", _change_text(change))
+        for change in report.changes
     ]
-    for lang in LANGUAGES:
-        cv = report.cross_validation.get(lang, {}).get("macro_f1")
-        parts.append(
-            f"<tr><td>{lang}</td><td>{report.counts[lang]['training']}</td>"
-            f"<td>{report.counts[lang]['held_out_scored']}</td>"
-            f"<td>{report.held_out[lang]['macro_f1']:.3f}</td>"
-            f"<td>{'' if cv is None else f'{cv:.3f}'}</td></tr>"
-        )
-    parts.append("</table><h2>Changes since the previous report</h2>")
-    if report.changes:
-        parts.append("<ul>")
-        for change in report.changes:
-            kind = "better" if change["delta"] > 0 else "worse"
-            parts.append(f'<li class="{kind}">{e(_change_text(change))}</li>')
-        parts.append("</ul>")
-    else:
-        parts.append("<p>No change.</p>" if had_previous else "<p>This is the first report.</p>")
-    for lang in LANGUAGES:
-        parts.append(f"<h2>{lang}</h2>")
-        for name, scores in (
-            ("held-out", report.held_out.get(lang)),
-            ("cross-validation", report.cross_validation.get(lang)),
-        ):
-            if not scores:
-                continue
-            parts.append(
-                f"<h3>{name}</h3><table><tr><th>intent</th><th>precision</th>"
-                "<th>recall</th><th>F1</th><th>examples</th></tr>"
-            )
-            for intent, row in scores["per_intent"].items():
-                parts.append(
-                    f"<tr><td>{e(intent)}</td><td>{row['precision']:.3f}</td>"
-                    f"<td>{row['recall']:.3f}</td><td>{row['f1']:.3f}</td>"
-                    f"<td>{row['support']}</td></tr>"
-                )
-            parts.append("</table>")
-        parts.append(f'<img src="confusion_{lang}.png" alt="confusion matrix, {lang}">')
-        if report.errors.get(lang):
-            parts.append("<h3>Held-out examples it gets wrong</h3><ul>")
-            parts.extend(
-                f"<li>{e(x['text'])}: expected {e(x['expected'])}, got {e(x['predicted'])}</li>"
-                for x in report.errors[lang]
-            )
-            parts.append("</ul>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    return render(
+        "nlu/report.html",
+        report=report,
+        languages=LANGUAGES,
+        changes=changes,
+        had_previous=had_previous,
+    )

@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from markupsafe import Markup
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -84,5 +85,5 @@ class InsightsPage(InputChannel):
         return insights
 
 
-def _page(who: agents.SignedIn, content: str, status: int = 200) -> HTTPResponse:
-    return page(console_document("insights.html", who).replace("{{insights}}", content), status)
+def _page(who: agents.SignedIn, content: Markup, status: int = 200) -> HTTPResponse:
+    return page(console_document("insights.html", who, insights=content), status)
