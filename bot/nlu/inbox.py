@@ -6,21 +6,18 @@ label or dismiss its items. Card numbers are masked before anything is stored.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.db import NluInboxItem, app_engine, as_utc, session_scope, utcnow
+from bot.db import NluInboxItem, as_utc, utcnow
 from bot.errors import NotFound
 from bot.nlu.examples import AddResult, Example, NluStore, ValidationFailed
 from bot.security.redaction import mask_card_numbers
-
-logger = logging.getLogger(__name__)
 
 
 def record(
@@ -134,12 +131,3 @@ def redact_items(session: Session, conversation_id: str, masked: dict[str, str])
 def dismiss_item(session: Session, item_id: int) -> None:
     item = _get(session, item_id)
     item.status, item.handled_at = "dismissed", utcnow()
-
-
-def store_item(sender: str, reason: str, item: dict[str, Any]) -> None:
-    """Keeps one item; a database error is logged, never raised into Rasa's event stream."""
-    try:
-        with session_scope(app_engine()) as session:
-            record(session, conversation_id=sender, reason=reason, **item)
-    except SQLAlchemyError:
-        logger.exception("could not keep an inbox item for %s", sender)

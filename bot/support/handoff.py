@@ -156,6 +156,23 @@ def open_ticket_of(session: Session, conversation_id: str) -> HandoffTicket | No
     ).first()
 
 
+def with_a_person(session: Session, conversation_id: str) -> bool:
+    """Whether a person has the conversation: it has a ticket waiting for or with an agent.
+
+    The table every Rasa server shares, so all of them agree; one lookup on the
+    one-open-ticket-per-conversation index.
+    """
+    found = session.scalar(
+        select(HandoffTicket.id)
+        .where(
+            HandoffTicket.conversation_id == conversation_id,
+            HandoffTicket.status.in_(OPEN_STATUSES),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 def queue_position(session: Session, ticket: HandoffTicket) -> int | None:
     """1 for the next ticket an agent should take; None when it is not waiting."""
     if ticket.status != "waiting":
