@@ -6,7 +6,7 @@ Exit codes scripts can rely on:
   4  some or all examples refused (the acceptable ones were added)
   5  Rasa's data validation failed: nothing was written
   6  a language's held-out macro-F1 is under --min-f1
-  7  the model could not be loaded into the running server
+  7  the model could not be loaded into a running Rasa server (any of them)
 """
 
 from __future__ import annotations
@@ -19,11 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import PROJECT_ROOT
+from bot.ops.rasa_servers import DEFAULT_WORKDIR
 
 EXIT_REFUSED = 4
 EXIT_INVALID = 5
 EXIT_BELOW_THRESHOLD = 6
 EXIT_NOT_LOADED = 7
+# `make run`'s one Rasa server.
+DEFAULT_RASA_URL = "http://127.0.0.1:5005"
 
 
 def _print_result(result: Any, as_json: bool, rows: bool = False) -> None:
@@ -206,10 +209,32 @@ def cmd_inbox_dismiss(args: argparse.Namespace) -> int:
     return 0
 
 
+def rasa_servers(args: argparse.Namespace) -> list[str]:
+    """The servers `bot train` loads the model into.
+
+    --url (any number of times); else every Rasa server the launcher recorded in
+    --workdir (`bot serve`, `make run-prod`); else the one of `make run`.
+    """
+    from bot.ops.rasa_servers import read_record
+
+    if args.url:
+        return list(dict.fromkeys(args.url))
+    recorded = read_record(Path(args.workdir))
+    if recorded is not None:
+        if recorded.launcher_running:
+            return recorded.rasa_urls
+        print(
+            f"bot: not using {recorded.path}: the launcher that wrote it (pid "
+            f"{recorded.launcher_pid}) is not running",
+            file=sys.stderr,
+        )
+    return [DEFAULT_RASA_URL]
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     import subprocess
 
-    from bot.nlu.training import load_into_server, train_if_changed
+    from bot.nlu.training import load_into_servers, train_if_changed
 
     try:
         model, trained = train_if_changed(Path(args.project))
@@ -219,12 +244,25 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"{'trained' if trained else 'unchanged, kept'} {model}")
     if args.no_load or not (trained or args.reload):
         return 0
-    try:
-        load_into_server(args.url, model)
-    except OSError as exc:
-        print(f"bot: could not load the model into {args.url}: {exc}", file=sys.stderr)
+    outcomes = load_into_servers(rasa_servers(args), model)
+    for outcome in outcomes:
+        if outcome.error is None:
+            print(f"loaded into {outcome.url} ({outcome.seconds:.1f} s)", flush=True)
+        else:
+            print(
+                f"bot: could not load the model into {outcome.url}: {outcome.error}",
+                file=sys.stderr,
+            )
+    failed = [o.url for o in outcomes if o.error is not None]
+    if failed:
+        print(
+            f"bot: {len(failed)} of {len(outcomes)} Rasa server(s) did not load the model and "
+            f"still answer with the one they had: {', '.join(failed)}; once they answer again, "
+            "run `bot train --reload`",
+            file=sys.stderr,
+        )
         return EXIT_NOT_LOADED
-    print(f"loaded into {args.url}; conversations in progress carry on")
+    print(f"loaded into {len(outcomes)} Rasa server(s); conversations in progress carry on")
     return 0
 
 
@@ -276,7 +314,17 @@ def register(commands: Any) -> None:
     train = commands.add_parser(
         "train", parents=[project], help="retrain if the data changed; load into the server"
     )
-    train.add_argument("--url", default="http://127.0.0.1:5005", help="the running Rasa server")
+    train.add_argument(
+        "--url",
+        action="append",
+        help="a running Rasa server; repeat for several (default: every server the launcher "
+        f"recorded in --workdir, else {DEFAULT_RASA_URL})",
+    )
+    train.add_argument(
+        "--workdir",
+        default=str(DEFAULT_WORKDIR),
+        help="the folder of `bot serve --workdir` (default var/serve)",
+    )
     train.add_argument(
         "--reload", action="store_true", help="load the model even when nothing changed"
     )

@@ -6,6 +6,8 @@ rebuilds and rewrites the model (about half a minute). So the inputs' fingerprin
 Rasa's version) is kept next to the model, and an unchanged project is not
 retrained at all. Loading goes through Rasa's HTTP API (`PUT /model`): the server
 swaps the model and keeps its tracker store, so conversations in progress carry on.
+With several Rasa servers each one is told, one after the other: a server answers
+nothing while it loads a model, so the others keep answering meanwhile.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 MODEL_NAME = "billing"
@@ -88,3 +92,26 @@ def load_into_server(url: str, model: Path, timeout: float = 300) -> None:
     with urllib.request.urlopen(request, timeout=timeout) as response:
         if response.status not in (200, 204):
             raise OSError(f"the server answered {response.status}")
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What one server made of the new model: `error` is None when it loaded it."""
+
+    url: str
+    seconds: float
+    error: str | None = None
+
+
+def load_into_servers(urls: list[str], model: Path, timeout: float = 300) -> list[Loaded]:
+    """Loads `model` into every server, one after the other, whatever each one answers."""
+    outcomes = []
+    for url in urls:
+        started = time.monotonic()
+        try:
+            load_into_server(url, model, timeout)
+        except OSError as exc:
+            outcomes.append(Loaded(url, time.monotonic() - started, str(exc) or type(exc).__name__))
+        else:
+            outcomes.append(Loaded(url, time.monotonic() - started))
+    return outcomes

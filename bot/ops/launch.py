@@ -17,7 +17,9 @@ benchmark and the end-to-end tests:
   /webhooks/..%2f..%2fconversations/x/tracker would otherwise reach the API.
 
 Every Rasa server requires the installation's API token (bot.rasa_plugins.guards); the
-readiness checks here present it.
+readiness checks here present it. The Rasa servers started are recorded in the
+working folder (bot.ops.rasa_servers) for `bot train`, which loads a new model into
+each of them.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import yaml
 
 from bot.config import PROJECT_ROOT, load_settings
 from bot.errors import ConfigError
+from bot.ops.rasa_servers import remove_record, write_record
 from bot.security.installation import api_token
 
 BIN = Path(sys.executable).parent
@@ -264,6 +267,7 @@ class Stack:
         self.start_actions()
         for index in range(len(self.rasa_ports)):
             self.start_rasa(index)
+        write_record(self.workdir, self.rasa_urls)  # `bot train` loads a model into each
         self.start_balancer()
         self.wait_ready(timeout)
 
@@ -316,6 +320,7 @@ class Stack:
             process.wait(timeout=10)
 
     def stop(self) -> None:
+        remove_record(self.workdir)
         for name in list(self.processes):
             self.kill(name, signal.SIGTERM)
         for log in self._logs.values():

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event as sa_event
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from bot.cli.main import main
@@ -215,7 +216,7 @@ def test_only_messages_to_keep_cost_a_query(engine: Engine) -> None:
     def count(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
         statements.append((statement, parameters))
 
-    event.listen(engine, "before_cursor_execute", count)
+    sa_event.listen(engine, "before_cursor_execute", count)
     try:
         understood = "Mans maksājums neizdevās"
         _play(
@@ -224,7 +225,7 @@ def test_only_messages_to_keep_cost_a_query(engine: Engine) -> None:
         assert statements == []
         _play(broker, [_user("s1", "kas?", "greet", 0.2, "m9")])
     finally:
-        event.remove(engine, "before_cursor_execute", count)
+        sa_event.remove(engine, "before_cursor_execute", count)
     lookups = [(s, p) for s, p in statements if "FROM handoff_tickets" in s]
     assert len(lookups) == 1 and any("INSERT INTO nlu_inbox" in s for s, _ in statements)
     if engine.dialect.name == "sqlite":
