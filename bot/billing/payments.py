@@ -105,7 +105,12 @@ def card_brand(number: str) -> str | None:
 
 
 class SimulatedGateway:
-    """An in-process sandbox processor; a repeated idempotency key repeats its answer."""
+    """An in-process sandbox processor; a repeated idempotency key repeats its answer.
+
+    The keys are remembered per process, where a real processor keeps them on its
+    side for every caller; across action workers the database's one attempt per
+    balance in flight or approved still holds.
+    """
 
     def __init__(self, today: dt.date | None = None) -> None:
         self._today = today
