@@ -23,12 +23,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
-from bot.db import create_schema, drop_database, ensure_database, make_engine, session_scope
+from bot.config import PROJECT_ROOT
+from bot.db import (
+    NluInboxItem,
+    create_schema,
+    drop_database,
+    ensure_database,
+    make_engine,
+    session_scope,
+)
 from bot.ops.demo import seed_demo, seed_demo_agents
-from bot.ops.launch import Stack, find_nginx
+from bot.ops.launch import BIN, Stack, find_nginx
+from bot.ops.rasa_servers import read_record
 from bot.rasa_plugins.resilience import response_text
 from bot.security.auth import issue_token
 from bot.support.agents import add_agent
@@ -47,6 +56,7 @@ from tests.e2e.test_handoff import Console, _wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+BOT = BIN / "bot"
 APOLOGY = {lang: response_text("utter_technical_problem", lang) for lang in ("en", "lv", "zh")}
 OPTIONS = ["/change_expiry", "/pick_other_card", "/add_new_card"]
 
@@ -381,6 +391,93 @@ def test_an_agent_on_one_server_reaches_a_customer_on_the_other(fresh: Productio
         _wait_for(lambda: any("nodevis" in (m.get("text") or "") for m in received))
     finally:
         widget.close()
+
+
+# Messages the demo model understands poorly (tests/e2e/test_trainers.py); NLU alone
+# decides, so the same text is as vague in every phase of a conversation.
+VAGUE = ["hmm the card thing", "kas ar to?", "konts", "账户"]
+
+
+def _inbox_of(prod: Production, sender: str) -> dict[str, str]:
+    """message id -> reason, of the conversation's inbox items."""
+    engine = make_engine(prod.database_url)
+    try:
+        with session_scope(engine) as session:
+            items = session.scalars(
+                select(NluInboxItem).where(NluInboxItem.conversation_id == sender)
+            ).all()
+            return {item.message_id: item.reason for item in items}
+    finally:
+        engine.dispose()
+
+
+def test_the_inbox_knows_on_both_servers_when_a_person_has_the_conversation(
+    fresh: Production,
+) -> None:
+    first, second = fresh.stack.rasa_urls
+    sender = _sender()
+    assert fresh.post(first, sender, "Es gribu runāt ar operatoru")[0] == 200
+    # The second server never saw the first one's pause: only the handoff table tells it.
+    for vague in VAGUE:
+        assert fresh.post(second, sender, vague) == (200, [])
+    pat = Console(second, "pat", fresh.database_url)
+    ticket_id = pat.ticket_of(sender)["id"]
+    assert pat.post(ticket_id, "claim").status_code == 200
+    for vague in VAGUE:
+        assert fresh.post(first, sender, vague) == (200, [])
+    # Handed back on the second server; the first never sees that resume either.
+    assert pat.post(ticket_id, "handback").status_code == 200
+    for vague in VAGUE:
+        assert fresh.post(first, sender, vague)[0] == 200
+
+    said = [
+        e
+        for e in fresh.tracker_events(sender)
+        if e["event"] == "user" and not (e.get("text") or "").startswith("/")
+    ]
+    assert [e["text"] for e in said] == ["Es gribu runāt ar operatoru", *VAGUE * 3]
+    handoff_message, with_a_person, back = said[0], said[1:9], said[9:]
+
+    def poor(events: list[dict[str, Any]]) -> set[str]:
+        return {
+            e["message_id"]
+            for e in events
+            if e["parse_data"]["intent"]["name"] == "nlu_fallback"
+            or e["parse_data"]["intent"]["confidence"] < 0.6
+        }
+
+    assert poor(with_a_person) and poor(back), said
+    _wait_for(lambda: poor(back) <= set(_inbox_of(fresh, sender)))
+    kept = _inbox_of(fresh, sender)
+    assert kept.get(handoff_message["message_id"]) == "handoff"
+    assert not {e["message_id"] for e in with_a_person} & set(kept), kept
+
+
+def test_bot_train_loads_the_model_into_every_rasa_server(fresh: Production) -> None:
+    first, second = fresh.stack.rasa_urls
+    recorded = read_record(fresh.stack.workdir)
+    assert recorded is not None and recorded.rasa_urls == [first, second]
+    sender = _sender()
+    status, replies = fresh.post(first, sender, "Mans maksājums tika noraidīts")
+    assert status == 200 and _payloads(replies) == OPTIONS
+    started = time.monotonic()
+    result = subprocess.run(
+        [str(BOT), "train", "--workdir", str(fresh.stack.workdir), "--reload"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"loaded into {first} (" in result.stdout and f"loaded into {second} (" in result.stdout
+    assert "loaded into 2 Rasa server(s)" in result.stdout
+    print(f"bot train --reload, two servers: {time.monotonic() - started:.1f} s", result.stdout)
+    # Both servers answer with the new model, and the conversation carries on across them.
+    status, replies = fresh.post(second, sender, "/change_expiry")
+    assert status == 200 and "12/2027" in _text(replies)
+    status, replies = fresh.post(first, sender, "2027. gada decembris")
+    assert status == 200 and _payloads(replies) == ["/affirm", "/deny"]
 
 
 def test_wrong_passwords_on_two_servers_count_together(prod: Production) -> None:
