@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -52,6 +54,21 @@ def _featurized(tokenizer, vectors, texts: list[str]) -> list[Message]:
 
 
 @pytest.fixture
+def rasa_s_own_load() -> Iterator[Any]:
+    """RasaModel.load as Rasa defines it during the test, whatever ran before; then as it was.
+
+    Importing bot.channels installs the fast load for the whole process, so a test
+    that imported it earlier leaves the fast load in place.
+    """
+    before = RasaModel.__dict__["load"]
+    installed = getattr(before, "__func__", None) is fast_loading._load
+    own = fast_loading._rasa_load if installed else before
+    RasaModel.load = own  # type: ignore[method-assign]
+    yield own
+    RasaModel.load = before  # type: ignore[method-assign]
+
+
+@pytest.fixture
 def trained(tmp_path: Path):
     storage, context, tokenizer, vectors = _pipeline(tmp_path)
     data = TrainingData(
@@ -82,8 +99,10 @@ def _load_and_predict(trained) -> tuple[list, list]:
     return [m.get(INTENT_RANKING_KEY) for m in messages], weights
 
 
-def test_the_fast_load_gives_the_same_weights_and_predictions(trained, monkeypatch) -> None:
-    original = RasaModel.__dict__["load"]
+def test_the_fast_load_gives_the_same_weights_and_predictions(
+    trained, rasa_s_own_load, monkeypatch
+) -> None:
+    original = rasa_s_own_load
     rankings, weights = _load_and_predict(trained)
     fast_loading.install_fast_model_loading()
     try:
@@ -99,8 +118,10 @@ def test_the_fast_load_gives_the_same_weights_and_predictions(trained, monkeypat
         assert np.allclose([r["confidence"] for r in fast], [r["confidence"] for r in slow])
 
 
-def test_installing_twice_is_harmless_and_another_rasa_is_refused(monkeypatch) -> None:
-    original = RasaModel.__dict__["load"]
+def test_installing_twice_is_harmless_and_another_rasa_is_refused(
+    rasa_s_own_load, monkeypatch
+) -> None:
+    original = rasa_s_own_load
     try:
         fast_loading.install_fast_model_loading()
         installed = RasaModel.__dict__["load"]
@@ -126,12 +147,12 @@ def _ted_weights(model: Path) -> dict[str, np.ndarray]:
 
 
 @pytest.mark.e2e
-def test_the_bots_own_dialogue_policy_loads_the_same_weights() -> None:
+def test_the_bots_own_dialogue_policy_loads_the_same_weights(rasa_s_own_load) -> None:
     from bot.launch import DEFAULT_MODEL
     from tests.e2e.conftest import _train
 
     _train()
-    original = RasaModel.__dict__["load"]
+    original = rasa_s_own_load
     slow = _ted_weights(DEFAULT_MODEL)
     fast_loading.install_fast_model_loading()
     try:
