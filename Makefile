@@ -63,18 +63,23 @@ balancer:
 setup: $(STAMP) $(WEB_STAMP)
 
 db: setup
-	$(BIN)/bot db init --recreate-outdated-demo
+	$(BIN)/bot db upgrade
 	$(BIN)/bot demo seed
 
-# An unchanged project (config, domain, data, components) is not retrained (bot/training.py).
+# An unchanged project (config, domain, data, components) is not retrained (bot/nlu/training.py).
 train: setup
 	$(BIN)/bot train --no-load
 
 validate: setup
 	$(BIN)/rasa data validate
 
+# The same launcher as production (`bot serve`), with one Rasa server and one action
+# worker on SQLite; other ports: make run RASA_PORT=5105 ACTIONS_PORT=5155.
+RASA_PORT ?= 5005
+ACTIONS_PORT ?= 5055
 run: db train
-	@scripts/run.sh
+	@$(BIN)/bot serve --demo --rasa-workers 1 --action-workers 1 \
+	  --port $(RASA_PORT) --action-port $(ACTIONS_PORT)
 
 # Needs PostgreSQL and Redis (DATABASE_URL, BOT_TRACKER_STORE_URL, BOT_LOCK_STORE_URL),
 # and BOT_AUTH_SECRET; DEMO=1 runs it with the demo data and the demo sign-in instead.

@@ -1,9 +1,9 @@
 """Rasa SDK actions: thin adapters from the tracker to `bot` and back to responses.
 
 Importing the package inside a running action server makes the server refuse
-calls without the installation's action secret (bot.guards).
+calls without the installation's action secret (actions/guard.py).
 """
 
-from bot.guards import protect_action_server
+from actions.guard import protect_action_server
 
 protect_action_server()

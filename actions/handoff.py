@@ -7,22 +7,28 @@ without answering them, and the console shows them to the agent.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
-from sqlalchemy.exc import SQLAlchemyError
 
-from actions.billing import past_due_of, signed_in_customer, tracker_language, utter_past_due
-from bot.billing import PastDue, find_past_due, get_customer
+from actions.base import (
+    ERROR_REPLIES,
+    BillingAction,
+    Reply,
+    run_db,
+    signed_in_customer,
+    tracker_language,
+)
+from actions.billing import utter_past_due
+from bot.billing.accounts import find_past_due, get_customer
 from bot.db import app_engine, session_scope
-from bot.errors import AuthError, NotFound
-from bot.handoff import Queued, build_packet, open_ticket, payment_attempts
-from bot.transcript import transcript
+from bot.errors import AuthError, DatabaseUnavailable, NotFound, NothingPastDue
+from bot.support.handoff import Queued, build_packet, open_ticket, payment_attempts
+from bot.support.transcript import transcript
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +71,8 @@ async def escalate(
 
     When the ticket cannot be stored, the bot says how to reach support instead
     and stays active: pausing without a ticket would leave the customer alone.
+    That failure is answered here, not by the calling action's error replies:
+    escalating after a second decline (action_save_and_pay) keeps that action's events.
     """
     language = tracker_language(tracker)
     try:
@@ -72,8 +80,8 @@ async def escalate(
     except AuthError:
         customer_id = None
     try:
-        queued = await asyncio.to_thread(_open_ticket, tracker, customer_id, language, reason)
-    except SQLAlchemyError:
+        queued = await run_db(_open_ticket, tracker, customer_id, language, reason)
+    except DatabaseUnavailable:
         logger.exception("could not open a handoff ticket for %s", tracker.sender_id)
         dispatcher.utter_message(response="utter_contact_support")
         return []
@@ -118,13 +126,13 @@ def _open_ticket(tracker: Tracker, customer_id: str | None, language: str, reaso
         )
 
 
-class ActionHandoff(Action):
+class ActionHandoff(BillingAction):
     """The customer asked for a person."""
 
     def name(self) -> str:
         return "action_handoff"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         return await escalate(dispatcher, tracker, "customer_asked")
@@ -148,13 +156,13 @@ def previous_answer_was_fallback(tracker: Tracker) -> bool:
     return False
 
 
-class ActionFallback(Action):
+class ActionFallback(BillingAction):
     """Not understood: asks to rephrase; the second time in a row, a person takes over."""
 
     def name(self) -> str:
         return "action_fallback"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         if previous_answer_was_fallback(tracker):
@@ -163,33 +171,37 @@ class ActionFallback(Action):
         return []
 
 
-class ActionResumeAfterHandoff(Action):
+# The counters of this conversation start again after a person had it.
+RESUME_RESET = (SlotSet("payment_declines", 0.0), SlotSet("expiry_failures", 0.0))
+# Without a fresh token there is no account to look at yet; the customer's next
+# message (with its token) gets the full answer.
+HOW_CAN_I_HELP = Reply(("utter_how_can_i_help",), RESUME_RESET)
+
+
+class ActionResumeAfterHandoff(BillingAction):
     """The agent handed the conversation back: the bot picks up from the account's state.
 
     When the agent got the failing card fixed (it is valid again), the bot offers to
     pay with it right away; otherwise it shows what is still open and the options.
     """
 
+    error_replies = {
+        **ERROR_REPLIES,
+        AuthError: HOW_CAN_I_HELP,
+        NotFound: HOW_CAN_I_HELP,
+        DatabaseUnavailable: Reply(HOW_CAN_I_HELP.responses, RESUME_RESET, our_fault=True),
+        NothingPastDue: Reply(("utter_anything_else",), RESUME_RESET),
+    }
+
     def name(self) -> str:
         return "action_resume_after_handoff"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         dispatcher.utter_message(response="utter_handed_back")
-        reset: list[EventType] = [SlotSet("payment_declines", 0.0), SlotSet("expiry_failures", 0.0)]
-        try:
-            customer_id = signed_in_customer(tracker)
-            balances = await asyncio.to_thread(past_due_of, customer_id)
-        except (AuthError, NotFound, SQLAlchemyError):
-            # Without a fresh token there is no account to look at yet; the
-            # customer's next message (with its token) gets the full answer.
-            dispatcher.utter_message(response="utter_how_can_i_help")
-            return reset
-        if not balances:
-            dispatcher.utter_message(response="utter_anything_else")
-            return reset
-        due: PastDue = balances[0]
+        reset: list[EventType] = [dict(event) for event in RESUME_RESET]
+        due = (await self.past_due(tracker, note=False)).oldest
         card = due.failed_card
         if (
             card is not None

@@ -2,32 +2,32 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import logging
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
-from sqlalchemy.exc import SQLAlchemyError
 
-from actions.billing import (
+from actions.base import (
+    ERROR_REPLIES,
+    BillingAction,
+    Reply,
     customer_timezone,
-    signed_in_customer,
     tracker_language,
-    utter_no_payment_yet,
 )
-from bot.billing import NOTICE_HOURS, find_past_due, last_payment
+from actions.billing import utter_no_payment_yet
+from bot.billing.accounts import NOTICE_HOURS, find_past_due, last_payment
 from bot.db import app_engine, session_scope
-from bot.errors import AuthError, NotFound
+from bot.errors import AuthError, DatabaseUnavailable, NotFound, NothingPastDue
 from bot.i18n import format_moment, format_money
 
-logger = logging.getLogger(__name__)
+# Without an account to look at, the general answer about the notice still helps.
+GENERAL_ANSWER = Reply(("utter_still_past_due",))
 
 
-class ActionExplainNotice(Action):
+class ActionExplainNotice(BillingAction):
     """The 48-hour note, with the customer's own payment time when the bot knows it.
 
     With the balance still open the bot has no payment for it: it says so, that a
@@ -35,29 +35,30 @@ class ActionExplainNotice(Action):
     now or a person.
     """
 
+    error_replies = {
+        **ERROR_REPLIES,
+        AuthError: GENERAL_ANSWER,
+        NotFound: GENERAL_ANSWER,
+        DatabaseUnavailable: Reply(GENERAL_ANSWER.responses, our_fault=True),
+        NothingPastDue: Reply(("utter_nothing_past_due", *GENERAL_ANSWER.responses)),
+    }
+
     def name(self) -> str:
         return "action_explain_notice"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         language = tracker_language(tracker)
-        try:
-            customer_id = signed_in_customer(tracker)
-            payment, open_balances = await asyncio.to_thread(_payment_and_balances, customer_id)
-        except (AuthError, NotFound, SQLAlchemyError) as exc:
-            logger.info("generic notice answer for %s: %s", tracker.sender_id, exc)
-            dispatcher.utter_message(response="utter_still_past_due")
-            return []
+        customer_id = self.signed_in_customer(tracker)
+        payment, open_balances = await self.run_db(_payment_and_balances, customer_id)
         if open_balances:
             # The bot sees the balance as unpaid: say so, and how a payment made
             # elsewhere shows up, rather than ask them to wait.
             utter_no_payment_yet(dispatcher, open_balances[0], language)
             return []
         if payment is None:
-            dispatcher.utter_message(response="utter_nothing_past_due")
-            dispatcher.utter_message(response="utter_still_past_due")
-            return []
+            raise NothingPastDue(customer_id)
         notice_until = payment.completed_at + dt.timedelta(hours=NOTICE_HOURS)
         zone = customer_timezone(tracker)
         facts = {

@@ -1,48 +1,37 @@
 """Settling the balance: change the expiry or pick a card, confirm, resubmit.
 
 Database work, the gateway and waiting for a concurrent charge run in a worker
-thread: the action server serves every conversation on one event loop.
+thread (`run_db`): the action server serves every conversation on one event loop.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
-from sqlalchemy.exc import SQLAlchemyError
 
-from actions.billing import (
-    card_kwargs,
+from actions.base import (
+    BillingAction,
+    BillingFormValidationAction,
     customer_timezone,
-    past_due_of,
-    signed_in_past_due,
     tracker_language,
-    utter_no_payment_yet,
-    utter_options,
-    utter_past_due,
 )
+from actions.billing import card_kwargs, utter_no_payment_yet, utter_options, utter_past_due
 from actions.handoff import escalate
-from bot.billing import (
-    NOTICE_HOURS,
-    NotCardOwner,
-    PastDue,
-    change_expiry,
-    get_card,
-)
-from bot.card_forms import issue_link
+from bot.billing.accounts import NOTICE_HOURS, PastDue, change_expiry, get_card
+from bot.billing.card_links import issue_link
+from bot.billing.expiry import ExpiryError, parse_expiry
+from bot.billing.payments import get_gateway
+from bot.billing.settlement import Settlement, resubmit
 from bot.config import get_settings
 from bot.db import app_engine, session_scope
 from bot.errors import NotFound
-from bot.expiry import ExpiryError, parse_expiry
 from bot.i18n import brand_name, format_expiry, format_moment, format_money
-from bot.payments import IdempotencyKeyReused, get_gateway
-from bot.settlement import ChargeInProgress, Settlement, resubmit
 
 logger = logging.getLogger(__name__)
 
@@ -52,27 +41,16 @@ MAX_DECLINES = 2
 QUESTIONS_ABOUT_THE_BALANCE = ("payment_declined", "settle_balance", "card_expired")
 
 
-async def _first_past_due(
-    dispatcher: CollectingDispatcher, tracker: Tracker
-) -> tuple[str, PastDue] | None:
-    """The signed-in customer and their oldest open balance; says why when there is none."""
-    found = await signed_in_past_due(dispatcher, tracker)
-    return None if found is None else (found[0], found[1][0])
-
-
-class ActionStartChangeExpiry(Action):
+class ActionStartChangeExpiry(BillingAction):
     """Starts the expiry form for the card's owner; explains the rule to anyone else."""
 
     def name(self) -> str:
         return "action_start_change_expiry"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        found = await _first_past_due(dispatcher, tracker)
-        if found is None:
-            return []
-        _, due = found
+        due = (await self.past_due(tracker)).oldest
         card = due.failed_card
         if card is None:
             # No charge failed, so no card needs a new expiry date: say that, not "not yours".
@@ -97,7 +75,7 @@ class ActionStartChangeExpiry(Action):
         ]
 
 
-class ValidateExpiryForm(FormValidationAction):
+class ValidateExpiryForm(BillingFormValidationAction):
     """Reads the new expiry; answers questions asked instead; gives up after two misses."""
 
     def name(self) -> str:
@@ -128,17 +106,15 @@ class ValidateExpiryForm(FormValidationAction):
             expiry = parse_expiry(str(value), dt.date.today())
         except ExpiryError as error:
             intent = (tracker.latest_message.get("intent") or {}).get("name")
+            # A question instead of a date: answered, then the form asks again. Without
+            # an account to answer from, run() says why (the error replies).
             if intent in QUESTIONS_ABOUT_THE_BALANCE and error.reason == ExpiryError.NOT_A_DATE:
-                found = await _first_past_due(dispatcher, tracker)
-                if found is not None:
-                    utter_past_due(
-                        dispatcher, found[1], tracker_language(tracker), with_options=False
-                    )
+                due = (await self.past_due(tracker)).oldest
+                utter_past_due(dispatcher, due, tracker_language(tracker), with_options=False)
                 return {"new_expiry": None}
             if intent == "still_past_due" and error.reason == ExpiryError.NOT_A_DATE:
-                found = await _first_past_due(dispatcher, tracker)
-                if found is not None:
-                    utter_no_payment_yet(dispatcher, found[1], tracker_language(tracker))
+                due = (await self.past_due(tracker)).oldest
+                utter_no_payment_yet(dispatcher, due, tracker_language(tracker))
                 return {"new_expiry": None}
             failures = (tracker.get_slot("expiry_failures") or 0) + 1
             dispatcher.utter_message(response=f"utter_expiry_{error.reason}")
@@ -148,19 +124,16 @@ class ValidateExpiryForm(FormValidationAction):
         return {"new_expiry": str(expiry)}
 
 
-class ActionOfferOtherCards(Action):
+class ActionOfferOtherCards(BillingAction):
     """Lists the customer's other valid cards as buttons."""
 
     def name(self) -> str:
         return "action_offer_other_cards"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        found = await _first_past_due(dispatcher, tracker)
-        if found is None:
-            return []
-        _, due = found
+        due = (await self.past_due(tracker)).oldest
         if not due.other_cards:
             dispatcher.utter_message(response="utter_no_other_cards")
             return []
@@ -179,21 +152,18 @@ class ActionOfferOtherCards(Action):
         return [SlotSet("save_kind", "card")]
 
 
-class ActionSendCardForm(Action):
+class ActionSendCardForm(BillingAction):
     """Sends a one-time link to the card form: card numbers never go through the chat."""
 
     def name(self) -> str:
         return "action_send_card_form"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        found = await _first_past_due(dispatcher, tracker)
-        if found is None:
-            return []
-        customer_id, _ = found
+        customer_id = (await self.past_due(tracker)).customer_id
         language = tracker_language(tracker)
-        link = await asyncio.to_thread(_issue_link, customer_id, tracker.sender_id, language)
+        link = await self.run_db(_issue_link, customer_id, tracker.sender_id, language)
         url = f"{get_settings().public_url}/webhooks/cards/form/{link}"
         dispatcher.utter_message(
             response="utter_card_form_link",
@@ -219,19 +189,17 @@ def save_target(customer_id: str, due: PastDue, tracker: Tracker, kind: str | No
     return f"{customer_id}|{due.balance_id}|{due.amount}{due.currency}|{change}"
 
 
-class ActionConfirmSave(Action):
+class ActionConfirmSave(BillingAction):
     """Says exactly what Save will do and asks before doing it."""
 
     def name(self) -> str:
         return "action_confirm_save"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        found = await _first_past_due(dispatcher, tracker)
-        if found is None:
-            return []
-        customer_id, due = found
+        account = await self.past_due(tracker)
+        customer_id, due = account.customer_id, account.oldest
         amount = format_money(due.amount, due.currency, tracker_language(tracker))
         if tracker.get_slot("save_kind") == "expiry":
             new_expiry = tracker.get_slot("new_expiry")
@@ -251,7 +219,7 @@ class ActionConfirmSave(Action):
             return [SlotSet("confirmed_save", save_target(customer_id, due, tracker, "expiry"))]
         try:
             card_id = int(tracker.get_slot("chosen_card_id"))
-            card = await asyncio.to_thread(_card, customer_id, card_id)
+            card = await self.run_db(_card, customer_id, card_id)
         except (NotFound, TypeError, ValueError):
             card = None
         if card is None or card.is_expired(dt.date.today()):
@@ -276,19 +244,17 @@ class ActionConfirmSave(Action):
         return [SlotSet("save_kind", "card"), SlotSet("confirmed_save", target)]
 
 
-class ActionSaveAndPay(Action):
+class ActionSaveAndPay(BillingAction):
     """Saves the change and resubmits the payment, once, then says how it went."""
 
     def name(self) -> str:
         return "action_save_and_pay"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        found = await _first_past_due(dispatcher, tracker)
-        if found is None:
-            return []
-        customer_id, due = found
+        account = await self.past_due(tracker)
+        customer_id, due = account.customer_id, account.oldest
         language = tracker_language(tracker)
         kind = tracker.get_slot("save_kind")
         if tracker.get_slot("confirmed_save") is None:
@@ -311,13 +277,13 @@ class ActionSaveAndPay(Action):
             if kind == "expiry" and due.failed_card is not None:
                 card_id = due.failed_card.id
                 expiry = parse_expiry(tracker.get_slot("new_expiry") or "", dt.date.today())
-                await asyncio.to_thread(_change_expiry, customer_id, card_id, expiry)
+                await self.run_db(_change_expiry, customer_id, card_id, expiry)
             elif kind == "card":
                 card_id = int(tracker.get_slot("chosen_card_id"))
             else:
                 utter_options(dispatcher, due)
                 return []
-            result = await asyncio.to_thread(
+            result = await self.run_db(
                 resubmit,
                 app_engine(),
                 get_gateway(),
@@ -326,20 +292,12 @@ class ActionSaveAndPay(Action):
                 card_id,
                 conversation_id=tracker.sender_id,
             )
-        except NotCardOwner:
-            dispatcher.utter_message(response="utter_settle_options_nonowner")
-            return [SlotSet("save_kind", None)]
         except (NotFound, ExpiryError, TypeError, ValueError):
+            # The card or the date cannot be used (any more): what the customer can
+            # do instead. Not the owner, a charge in flight, no database: run() answers.
             dispatcher.utter_message(response="utter_card_unavailable")
             utter_options(dispatcher, due)
             return [SlotSet("save_kind", None)]
-        except ChargeInProgress:
-            dispatcher.utter_message(response="utter_payment_in_progress")
-            return []
-        except (SQLAlchemyError, IdempotencyKeyReused):
-            logger.exception("saving the payment failed for %s", tracker.sender_id)
-            dispatcher.utter_message(response="utter_billing_unavailable")
-            return []
         reset = [
             SlotSet("save_kind", None),
             SlotSet("new_expiry", None),
@@ -372,8 +330,8 @@ class ActionSaveAndPay(Action):
             contact_after=format_moment(contact_after, language, timezone),
         )
 
-    @staticmethod
     async def _utter_declined(
+        self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         customer_id: str,
@@ -385,7 +343,7 @@ class ActionSaveAndPay(Action):
             response="utter_payment_declined_again",
             amount=format_money(result.amount, result.currency, language),
         )
-        balances = await asyncio.to_thread(past_due_of, customer_id)
+        balances = await self.open_balances(customer_id)
         if not balances:
             return [SlotSet("payment_declines", float(declines))]
         if declines >= MAX_DECLINES:

@@ -52,8 +52,6 @@ os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 import aiohttp  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from bot.auth import issue_token  # noqa: E402
-from bot.benchmarks import write_section  # noqa: E402
 from bot.db import (  # noqa: E402
     PaymentAttempt,
     create_schema,
@@ -62,8 +60,10 @@ from bot.db import (  # noqa: E402
     make_engine,
     session_scope,
 )
-from bot.demo import DemoCard, DemoCustomer, add_customer  # noqa: E402
-from bot.launch import Stack  # noqa: E402
+from bot.ops.benchmarks import write_section  # noqa: E402
+from bot.ops.demo import DemoCard, DemoCustomer, add_customer  # noqa: E402
+from bot.ops.launch import Stack  # noqa: E402
+from bot.security.auth import issue_token  # noqa: E402
 
 SECRET = "bench-secret-0123456789abcdef-0123456789"
 POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432")

@@ -47,8 +47,8 @@ from bench.load import (  # noqa: E402
     seed,
     summary,
 )
-from bot.benchmarks import write_section  # noqa: E402
-from bot.launch import DEFAULT_MODEL, Stack  # noqa: E402
+from bot.ops.benchmarks import write_section  # noqa: E402
+from bot.ops.launch import DEFAULT_MODEL, Stack  # noqa: E402
 
 BEFORE = "c722b72"
 CACHE = ROOT / ".cache" / "bench"

@@ -30,7 +30,6 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
-    inspect,
     select,
     text,
 )
@@ -189,7 +188,7 @@ class Agent(Base):
     id = Column(Integer, primary_key=True, autoincrement=True)
     username = Column(String(64), nullable=False, unique=True)
     display_name = Column(String(100), nullable=False)
-    # An Argon2id hash with its own salt and parameters (bot.agents).
+    # An Argon2id hash with its own salt and parameters (bot.support.agents).
     password_hash = Column(String(200), nullable=False)
     role = Column(String(16), nullable=False, default="agent")
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
@@ -213,7 +212,7 @@ class AgentSession(Base):
 class HandoffTicket(Base):
     """A conversation the bot handed to a person: waiting, active, then closed.
 
-    `packet` is what the bot knew when it escalated (bot.handoff.build_packet):
+    `packet` is what the bot knew when it escalated (bot.support.handoff.build_packet):
     JSON, card data already reduced to brand, last four digits and expiry.
     """
 
@@ -274,7 +273,7 @@ class NluInboxItem(Base):
     id = Column(Integer, primary_key=True, autoincrement=True)
     conversation_id = Column(String(255), nullable=False)
     message_id = Column(String(64), nullable=False)
-    # Card numbers are masked before the text is stored (bot.redaction).
+    # Card numbers are masked before the text is stored (bot.security.redaction).
     text = Column(String(2000), nullable=False)
     language = Column(String(2))
     predicted_intent = Column(String(64))
@@ -447,39 +446,12 @@ def drop_database(url: str) -> None:
 
 
 def create_schema(engine: Engine) -> None:
-    """Creates the tables that do not exist yet."""
-    Base.metadata.create_all(engine)
+    """Creates the tables that do not exist yet, as the models say (tests, benchmarks).
 
-
-def schema_problems(engine: Engine) -> list[str]:
-    """Columns and indexes the models have and the database's existing tables lack.
-
-    A database made by an older version needs rebuilding (or migrating) before use:
-    `create_all` adds missing tables but never changes existing ones.
+    An installation's database is made and upgraded by bot.migrations.runner instead, which
+    recognises a database made this way as today's revision.
     """
-    existing = inspect(engine)
-    problems: list[str] = []
-    for table in Base.metadata.sorted_tables:
-        if not existing.has_table(table.name):
-            continue
-        columns = {c["name"] for c in existing.get_columns(table.name)}
-        problems.extend(
-            f"{table.name}.{column.name} is missing"
-            for column in table.columns
-            if column.name not in columns
-        )
-        indexes = {i["name"] for i in existing.get_indexes(table.name)}
-        problems.extend(
-            f"index {index.name} on {table.name} is missing"
-            for index in table.indexes
-            if index.name not in indexes
-        )
-    return problems
-
-
-def drop_schema(engine: Engine) -> None:
-    """Drops every table of the bot's models (the demo database's reset)."""
-    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
 
 
 @contextmanager

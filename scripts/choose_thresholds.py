@@ -30,8 +30,8 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.benchmarks import write_section  # noqa: E402
-from bot.nlu_report import load_examples, macro_f1, parse, stratified_folds, train_model  # noqa: E402
+from bot.nlu.report import load_examples, macro_f1, parse, stratified_folds, train_model  # noqa: E402
+from bot.ops.benchmarks import write_section  # noqa: E402
 from scripts.evaluate_nlu import FOLDS, LANGUAGES, scores  # noqa: E402
 
 CANDIDATES = [0.0, 0.1, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7]

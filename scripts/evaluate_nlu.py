@@ -33,10 +33,10 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.benchmarks import write_section  # noqa: E402
 from bot.i18n import fold_diacritics  # noqa: E402
-from bot.nlu_data import normalize  # noqa: E402
-from bot.nlu_report import (  # noqa: E402
+from bot.nlu.examples import normalize  # noqa: E402
+from bot.nlu.overlap import public_eval_dir, public_eval_examples  # noqa: E402
+from bot.nlu.report import (  # noqa: E402
     confusion_png,
     load_examples,
     macro_f1,
@@ -44,7 +44,7 @@ from bot.nlu_report import (  # noqa: E402
     stratified_folds,
     train_model,
 )
-from bot.training_overlap import public_eval_dir, public_eval_examples  # noqa: E402
+from bot.ops.benchmarks import write_section  # noqa: E402
 
 LANGUAGES = ("en", "lv", "zh")
 FOLDS = 5

@@ -30,9 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.nlu_data import normalize  # noqa: E402
-from bot.nlu_report import load_examples  # noqa: E402
-from bot.training_overlap import evaluation_texts  # noqa: E402
+from bot.nlu.examples import normalize  # noqa: E402
+from bot.nlu.overlap import evaluation_texts  # noqa: E402
+from bot.nlu.report import load_examples  # noqa: E402
 
 SEED = 7
 SOURCES = {

@@ -16,11 +16,11 @@ export BOT_LOCK_STORE_URL=${BOT_LOCK_STORE_URL:-redis://127.0.0.1:6379/0}
 if [ "${DEMO:-0}" = 1 ]; then
   export BOT_ENV=development
   $BIN/bot db create
-  $BIN/bot db init
+  $BIN/bot db upgrade
   $BIN/bot demo seed
   exec $BIN/bot serve --demo
 fi
 export BOT_ENV=${BOT_ENV:-production}
 $BIN/bot db create
-$BIN/bot db init
+$BIN/bot db upgrade
 exec $BIN/bot serve

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import PROJECT_ROOT
 from bot.db import create_schema, make_engine, session_scope
-from bot.demo import seed_demo
+from bot.ops.demo import seed_demo
 
 # Random order (pytest-randomly): the seed in the summary, and its fix for thinc.
 pytest_plugins = ["tests.random_order"]

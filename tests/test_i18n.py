@@ -20,7 +20,7 @@ from bot.i18n import (
     resolve_language,
     valid_timezone,
 )
-from bot.inbound import clean_metadata
+from bot.security.inbound import clean_metadata
 
 NBSP = "\u00a0"
 

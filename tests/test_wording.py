@@ -16,9 +16,9 @@ import yaml
 from rasa.core.nlg.interpolator import interpolate_text
 
 from actions.billing import card_kwargs
-from bot.billing import Card
-from bot.demo import DEMO_CUSTOMERS, DemoCard, DemoCustomer
+from bot.billing.accounts import Card
 from bot.i18n import LANGUAGES, format_day, format_moment, format_money
+from bot.ops.demo import DEMO_CUSTOMERS, DemoCard, DemoCustomer
 from tests.texts import (
     CARD_FORM,
     Concept,

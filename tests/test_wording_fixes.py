@@ -9,9 +9,9 @@ import datetime as dt
 
 import pytest
 
-from bot.billing import Card
-from bot.demo import DEMO_CUSTOMERS, DemoCard
-from bot.resilience import response_text
+from bot.billing.accounts import Card
+from bot.ops.demo import DEMO_CUSTOMERS, DemoCard
+from bot.rasa_plugins.resilience import response_text
 from bot.web.card_channel import messages, render_form, render_saved
 from tests.test_wording import ZONES, demo_values, render
 from tests.texts import widget_texts

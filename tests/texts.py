@@ -20,7 +20,7 @@ from bot.i18n import LANGUAGES
 
 GLOSSARY = PROJECT_ROOT / "docs" / "glossary.md"
 CARD_FORM = PROJECT_ROOT / "bot" / "web" / "card_form.yml"
-WIDGET = PROJECT_ROOT / "bot" / "web" / "static" / "widget" / "chat.js"
+WIDGET = PROJECT_ROOT / "bot" / "web" / "static" / "widget" / "texts.js"
 LAUNCHER = PROJECT_ROOT / "bot" / "web" / "static" / "widget" / "widget.js"
 
 
@@ -83,7 +83,7 @@ def card_form_units() -> list[Unit]:
     ]
 
 
-WIDGET_TEXTS = re.compile(r"const TEXTS = (\{.*?\n  \});", re.S)
+WIDGET_TEXTS = re.compile(r"^export const TEXTS = (\{.*?\n\});", re.S | re.M)
 JS_KEY = re.compile(r"^(\s*)([A-Za-z_]\w*):", re.M)
 TRAILING_COMMA = re.compile(r",(\s*\})")
 
@@ -92,29 +92,32 @@ TRAILING_COMMA = re.compile(r",(\s*\})")
 def widget_texts() -> dict[str, dict[str, str]]:
     """The widget's `TEXTS` object literal (keys, double-quoted strings) as data."""
     found = WIDGET_TEXTS.search(WIDGET.read_text(encoding="utf-8"))
-    assert found, "chat.js has no `const TEXTS = {...};`"
+    assert found, "texts.js has no `export const TEXTS = {...};`"
     as_json = TRAILING_COMMA.sub(r"\1", JS_KEY.sub(r'\1"\2":', found.group(1)))
     return json.loads(as_json)
 
 
-LAUNCHER_LABELS = re.compile(r"const LABELS = (\{[^}]*\});")
+def launcher_table(name: str) -> dict[str, str]:
+    """A one-line {en, lv, zh} table of the launcher (widget.js `LABELS`, `UNAVAILABLE`)."""
+    found = re.search(rf"const {name} = (\{{[^}}]*\}});", LAUNCHER.read_text(encoding="utf-8"))
+    assert found, f"widget.js has no `const {name} = {{...}};`"
+    return json.loads(re.sub(r"([{,]\s*)([a-z]{2}):", r'\1"\2":', found.group(1)))
 
 
 def launcher_labels() -> dict[str, str]:
     """The launcher button's name per language (widget.js `LABELS`, one line)."""
-    found = LAUNCHER_LABELS.search(LAUNCHER.read_text(encoding="utf-8"))
-    assert found, "widget.js has no `const LABELS = {...};`"
-    return json.loads(re.sub(r"([{,]\s*)([a-z]{2}):", r'\1"\2":', found.group(1)))
+    return launcher_table("LABELS")
 
 
 def widget_units() -> list[Unit]:
     texts = widget_texts()
     return [
         *(
-            Unit(f"chat.js TEXTS.{key}", {lang: texts[lang].get(key, "") for lang in texts})
+            Unit(f"texts.js TEXTS.{key}", {lang: texts[lang].get(key, "") for lang in texts})
             for key in texts["en"]
         ),
         Unit("widget.js LABELS", launcher_labels()),
+        Unit("widget.js UNAVAILABLE", launcher_table("UNAVAILABLE")),
     ]
 
 

@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
+from markupsafe import Markup
+
 _ids = itertools.count(1)
 
 # The console's palette (console.css), one colour per meaning.
@@ -43,9 +45,10 @@ class Bar:
     segments: Sequence[Segment]
 
 
-def _svg(width: int, height: int, title: str, description: str, body: list[str]) -> str:
+def _svg(width: int, height: int, title: str, description: str, body: list[str]) -> Markup:
+    """The chart, marked safe for the page's template: every text in it is escaped here."""
     number = next(_ids)
-    return (
+    return Markup(
         f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'width="100%" role="img" aria-labelledby="chart-{number}-title chart-{number}-desc" '
         f'preserveAspectRatio="xMinYMin meet">'
@@ -69,7 +72,7 @@ def bar_chart(
     *,
     scale_to: float | None = None,
     legend: Sequence[tuple[str, str]] = (),
-) -> str:
+) -> Markup:
     """Horizontal bars, each of one or more stacked segments, labelled with their values.
 
     `scale_to` is the value of a full-width bar (default: the longest bar).
@@ -129,7 +132,7 @@ def line_chart(
     description: str,
     points: Sequence[tuple[str, float]],
     format_value: Callable[[float], str],
-) -> str:
+) -> Markup:
     """Values over time as a line over a shaded area, with the highest value marked."""
     highest = max((v for _, v in points), default=0) or 1
     # Room on the left for the longest value label (about 7 px a character).

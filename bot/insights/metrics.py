@@ -34,7 +34,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.billing import to_decimal
+from bot.billing.accounts import to_decimal
 from bot.db import BillingConversation, HandoffTicket, NluInboxItem, session_scope
 from bot.i18n import LANGUAGES
 from bot.insights.facts import refresh_facts

@@ -1,7 +1,10 @@
 """The insights page's sections: each a chart with its text alternative and tables.
 
-Texts are English (the agents' language); numbers, money and dates are written
-as the reader's locale writes them (`Numbers`).
+Each section function turns the insights into what its macro in
+bot/web/templates/insights/sections.html shows: charts (SVG from bot.insights.charts)
+and `Table`s of plain text, which the template escapes. Texts are English (the
+agents' language); numbers, money and dates are written as the reader's locale
+writes them (`Numbers`).
 """
 
 from __future__ import annotations
@@ -9,15 +12,15 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
-from html import escape
 from typing import Any
 
 from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent
 
-from bot.billing import to_decimal
+from bot.billing.accounts import to_decimal
 from bot.insights.charts import Bar, Segment, bar_chart, line_chart
 from bot.insights.report import HANDOFF_REASON_NAMES, LANGUAGE_NAMES, PATH_NAMES
 
@@ -52,29 +55,14 @@ class Numbers:
         return format_date(day, "medium", locale=self.locale)
 
 
-def _table(caption: str, head: list[str], rows: list[list[str]], numeric_from: int = 1) -> str:
-    cells = "".join(
-        "<tr>"
-        + "".join(
-            f'<td class="num">{c}</td>' if i >= numeric_from else f'<th scope="row">{c}</th>'
-            for i, c in enumerate(row)
-        )
-        + "</tr>"
-        for row in rows
-    )
-    header = "".join(
-        f'<th scope="col" class="{"num" if i >= numeric_from else ""}">{escape(h)}</th>'
-        for i, h in enumerate(head)
-    )
-    empty = (
-        f'<tr><td colspan="{len(head)}" class="empty">Nothing in this period.</td></tr>'
-        if not rows
-        else ""
-    )
-    return (
-        f'<table class="insights-table"><caption>{escape(caption)}</caption>'
-        f"<thead><tr>{header}</tr></thead><tbody>{cells}{empty}</tbody></table>"
-    )
+@dataclass(frozen=True)
+class Table:
+    """A table of the page: the first `numeric_from` columns are row headings."""
+
+    caption: str
+    head: list[str]
+    rows: list[Any]
+    numeric_from: int = 1
 
 
 def _bucket(days: int) -> str:
@@ -89,7 +77,7 @@ def _bucket_start(day: dt.date, bucket: str) -> dt.date:
     return day
 
 
-def recovered_over_time(insights: dict[str, Any], numbers: Numbers) -> str:
+def recovered_over_time(insights: dict[str, Any], numbers: Numbers) -> dict[str, Any]:
     """One line chart per currency (their scales differ), and the table of all."""
     days = [dt.date.fromisoformat(d["day"]) for d in insights["by_day"]]
     bucket = _bucket((max(days) - min(days)).days + 1) if days else "day"
@@ -102,7 +90,7 @@ def recovered_over_time(insights: dict[str, Any], numbers: Numbers) -> str:
             totals[money["currency"]][start] += money["amount_minor"]
     currencies = sorted(totals)
     if not currencies:
-        return '<p class="empty">No payments in this period.</p>'
+        return {"charts": [], "table": None}
     first, last = next(iter(starts)), list(starts)[-1]
     charts = []
     for currency in currencies:
@@ -116,42 +104,32 @@ def recovered_over_time(insights: dict[str, Any], numbers: Numbers) -> str:
             f"{bucket} began {numbers.day(best)} with "
             f"{numbers.money(to_decimal(per_bucket[best], currency), currency)}."
         )
-        charts.append(
-            f'<figure class="chart-box"><figcaption>{escape(currency)} per {bucket}'
-            "</figcaption>"
-            + line_chart(
-                f"Amount recovered in {currency} per {bucket}",
-                description,
-                points,
-                functools.partial(_money_in, numbers, currency),
-            )
-            + "</figure>"
+        chart = line_chart(
+            f"Amount recovered in {currency} per {bucket}",
+            description,
+            points,
+            functools.partial(_money_in, numbers, currency),
         )
+        charts.append({"caption": f"{currency} per {bucket}", "svg": chart})
     rows = [
-        [escape(numbers.day(start))]
-        + [escape(numbers.money(to_decimal(totals[c][start], c), c)) for c in currencies]
+        [numbers.day(start)]
+        + [numbers.money(to_decimal(totals[c][start], c), c) for c in currencies]
         for start in starts
         if any(totals[c][start] for c in currencies)
     ]
-    table = _table(
+    table = Table(
         f"Amount recovered per {bucket} (periods with payments)",
         [f"{bucket.capitalize()} from", *currencies],
         rows,
     )
-    return '<div class="chart-grid">' + "".join(charts) + "</div>" + _details(table, len(rows))
+    return {"charts": charts, "table": table}
 
 
 def _money_in(numbers: Numbers, currency: str, value: float) -> str:
     return numbers.money(value, currency)
 
 
-def _details(table: str, rows: int) -> str:
-    """The chart's numbers; a long table starts folded."""
-    opened = " open" if rows <= 16 else ""
-    return f'<details class="numbers"{opened}><summary>The numbers</summary>{table}</details>'
-
-
-def outcomes_by_language(insights: dict[str, Any], numbers: Numbers) -> str:
+def outcomes_by_language(insights: dict[str, Any], numbers: Numbers) -> dict[str, Any]:
     views = insights["by_language"]
     bars = [
         Bar(
@@ -177,23 +155,19 @@ def outcomes_by_language(insights: dict[str, Any], numbers: Numbers) -> str:
     )
     rows = [
         [
-            escape(LANGUAGE_NAMES[lang]),
+            LANGUAGE_NAMES[lang],
             numbers.count(v["conversations"]),
             numbers.count(v["contained"]),
             numbers.count(v["after_handoff"]),
             numbers.count(v["not_settled"]),
             numbers.rate(v["containment_rate"]),
             numbers.minutes(v["median_minutes_to_payment"]),
-            escape(
-                ", ".join(
-                    numbers.money(Decimal(r["amount"]), r["currency"]) for r in v["recovered"]
-                )
-                or "–"
-            ),
+            ", ".join(numbers.money(Decimal(r["amount"]), r["currency"]) for r in v["recovered"])
+            or "–",
         ]
         for lang, v in views.items()
     ]
-    table = _table(
+    table = Table(
         "Billing conversations per language",
         [
             "Language",
@@ -207,10 +181,10 @@ def outcomes_by_language(insights: dict[str, Any], numbers: Numbers) -> str:
         ],
         rows,
     )
-    return f'<figure class="chart-box wide">{chart}</figure>{table}'
+    return {"chart": chart, "table": table}
 
 
-def funnel(insights: dict[str, Any], numbers: Numbers) -> str:
+def funnel(insights: dict[str, Any], numbers: Numbers) -> dict[str, Any]:
     steps = insights["totals"]["funnel"]
     names = {
         "declined": "Charge declined",
@@ -239,17 +213,17 @@ def funnel(insights: dict[str, Any], numbers: Numbers) -> str:
     )
     chart = bar_chart("From declined to paid", description, bars, scale_to=first)
     paths = insights["totals"]["settling_paths"]
-    path_table = _table(
+    path_table = Table(
         "Which way the balances were settled",
         ["Path", "Balances"],
-        [[escape(PATH_NAMES[p].capitalize()), numbers.count(n)] for p, n in paths.items()],
+        [[PATH_NAMES[p].capitalize(), numbers.count(n)] for p, n in paths.items()],
     )
-    decline_table = _table(
+    decline_table = Table(
         "Decline reasons seen, and whether the balance was then paid",
         ["Reason", "Seen", "Then paid", "Retry success"],
         [
             [
-                escape(d["reason"].replace("_", " ")),
+                d["reason"].replace("_", " "),
                 numbers.count(d["seen"]),
                 numbers.count(d["then_paid"]),
                 numbers.rate(d["retry_success_rate"]),
@@ -257,18 +231,15 @@ def funnel(insights: dict[str, Any], numbers: Numbers) -> str:
             for d in insights["declines"]
         ],
     )
-    funnel_table = _table(
+    funnel_table = Table(
         "Declined, option chosen, paid",
         ["Step", "Conversations"],
-        [[escape(names[k]), numbers.count(v)] for k, v in steps.items()],
+        [[names[k], numbers.count(v)] for k, v in steps.items()],
     )
-    return (
-        f'<figure class="chart-box wide">{chart}</figure>'
-        f'<div class="table-row">{funnel_table}{path_table}{decline_table}</div>'
-    )
+    return {"chart": chart, "tables": [funnel_table, path_table, decline_table]}
 
 
-def handoffs(insights: dict[str, Any], numbers: Numbers) -> str:
+def handoffs(insights: dict[str, Any], numbers: Numbers) -> dict[str, Any]:
     handoff = insights["handoffs"]
     reasons = handoff["by_reason"]
     bars = [
@@ -287,35 +258,32 @@ def handoffs(insights: dict[str, Any], numbers: Numbers) -> str:
     )
     chart = bar_chart("Handoff reasons", description, bars)
     languages = list(handoff["by_language"])
-    table = _table(
+    table = Table(
         "Handoffs per reason and language",
         ["Reason", *(LANGUAGE_NAMES[lang] for lang in languages)],
         [
-            [escape(HANDOFF_REASON_NAMES.get(r, r).capitalize())]
+            [HANDOFF_REASON_NAMES.get(r, r).capitalize()]
             + [numbers.count(handoff["by_language"][lang][r]) for lang in languages]
             for r in reasons
         ],
     )
-    facts = (
-        '<dl class="facts">'
-        f"<div><dt>Median wait until claimed</dt>"
-        f"<dd>{numbers.minutes(handoff['median_minutes_to_claim'])}</dd></div>"
-        f"<div><dt>Median time to close</dt>"
-        f"<dd>{numbers.minutes(handoff['median_minutes_to_close'])}</dd></div>"
-        f"<div><dt>Still open</dt><dd>{numbers.count(handoff['still_open'])}</dd></div>"
-        "</dl>"
-    )
-    return f'<figure class="chart-box wide">{chart}</figure>{facts}{table}'
+    facts = [
+        ("Median wait until claimed", numbers.minutes(handoff["median_minutes_to_claim"])),
+        ("Median time to close", numbers.minutes(handoff["median_minutes_to_close"])),
+        ("Still open", numbers.count(handoff["still_open"])),
+    ]
+    return {"chart": chart, "facts": facts, "table": table}
 
 
-def not_understood(insights: dict[str, Any], numbers: Numbers) -> str:
+def not_understood(insights: dict[str, Any], numbers: Numbers) -> dict[str, Any]:
+    """The top texts' rows are dicts: their template quotes the text and links the inbox."""
     nlu = insights["not_understood"]
-    per_language = _table(
+    per_language = Table(
         "Messages not understood per language",
         ["Language", "All", "Fallback", "Low confidence"],
         [
             [
-                escape(LANGUAGE_NAMES[lang]),
+                LANGUAGE_NAMES[lang],
                 numbers.count(v["total"]),
                 numbers.count(v["fallback"]),
                 numbers.count(v["low_confidence"]),
@@ -323,28 +291,28 @@ def not_understood(insights: dict[str, Any], numbers: Numbers) -> str:
             for lang, v in nlu["by_language"].items()
         ],
     )
-    top = _table(
+    top = Table(
         "Most frequent messages not understood",
         ["Message", "Language", "Times", "Review"],
         [
-            [
-                f'<span class="quote">{escape(t["text"])}</span>',
-                escape(LANGUAGE_NAMES[t["language"]]),
-                numbers.count(t["count"]),
-                f'<a href="{escape(t["inbox_url"])}">NLU inbox</a>',
-            ]
+            {
+                "text": t["text"],
+                "language": LANGUAGE_NAMES[t["language"]],
+                "count": numbers.count(t["count"]),
+                "inbox_url": t["inbox_url"],
+            }
             for t in nlu["top_texts"]
         ],
     )
-    return f'<div class="table-row">{per_language}{top}</div>'
+    return {"per_language": per_language, "top": top}
 
 
-def summary(insights: dict[str, Any], numbers: Numbers) -> str:
+def summary(insights: dict[str, Any], numbers: Numbers) -> list[tuple[str, str]]:
     totals = insights["totals"]
     money = ", ".join(
         numbers.money(Decimal(r["amount"]), r["currency"]) for r in totals["recovered"]
     )
-    cards = [
+    return [
         ("Billing conversations", numbers.count(totals["conversations"])),
         ("Settled by the bot alone", numbers.rate(totals["containment_rate"])),
         ("Balances settled", numbers.count(totals["settled"])),
@@ -353,11 +321,3 @@ def summary(insights: dict[str, Any], numbers: Numbers) -> str:
         ("Handoffs", numbers.count(insights["handoffs"]["total"])),
         ("Not understood", numbers.count(insights["not_understood"]["total"])),
     ]
-    return (
-        '<dl class="summary">'
-        + "".join(
-            f'<div class="summary-card"><dt>{escape(label)}</dt><dd>{escape(value)}</dd></div>'
-            for label, value in cards
-        )
-        + "</dl>"
-    )

@@ -8,7 +8,7 @@ POST /webhooks/cards/form/<link>   number, expiry, name, CVC: validated, tokeniz
 The number and CVC are never stored, logged or sent back in a page.
 
 `?return_to=<page>`: the widget names the page the customer chats on; the saved
-and unusable pages link back to it when it is on an allowed origin (bot.origins),
+and unusable pages link back to it when it is on an allowed origin (bot.security.origins),
 so a customer on the company's site gets back to its chat, and the link cannot
 send anyone to another site.
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import html
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -31,16 +30,23 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.auth import REFERENCE_METADATA_KEY, customer_reference
-from bot.billing import Card, add_card
-from bot.card_forms import LinkUnusable, language_of, open_link, record_rejected_post, use_link
+from bot.billing.accounts import Card, add_card
+from bot.billing.card_links import (
+    LinkUnusable,
+    language_of,
+    open_link,
+    record_rejected_post,
+    use_link,
+)
+from bot.billing.expiry import ExpiryError, parse_expiry
+from bot.billing.payments import CardRejected, card_brand, digits_only, get_gateway, luhn_valid
 from bot.config import get_settings
 from bot.db import app_engine, session_scope
-from bot.expiry import ExpiryError, parse_expiry
 from bot.i18n import brand_in_sentence, language_from_accept, resolve_language
-from bot.inbound import strip_controls
-from bot.origins import safe_return_url
-from bot.payments import CardRejected, card_brand, digits_only, get_gateway, luhn_valid
+from bot.security.auth import REFERENCE_METADATA_KEY, customer_reference
+from bot.security.inbound import strip_controls
+from bot.security.origins import safe_return_url
+from bot.templating import render
 
 logger = logging.getLogger(__name__)
 
@@ -84,47 +90,30 @@ def validate_card_fields(fields: dict[str, str], today: dt.date) -> dict[str, st
     return errors
 
 
-def _page(language: str, title: str, body: str, status: int = 200) -> HTTPResponse:
-    document = (
-        f'<!doctype html><html lang="{language}"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title><style>"
-        "body{font-family:system-ui,sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem}"
-        "label{display:block;margin-top:1rem}input{width:100%;padding:.5rem;font-size:1rem}"
-        ".error{color:#b00020}button{margin-top:1.5rem;padding:.6rem 1.2rem;font-size:1rem}"
-        f"</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>"
-    )
+# Only these are shown again after a refused post: never the number or the CVC.
+SHOWN_AGAIN = ("expiry", "name")
+
+
+def _page(
+    template: str, language: str, status: int = 200, back_to: str | None = None, **context: Any
+) -> HTTPResponse:
+    text = messages()[language]
+    document = render(template, lang=language, text=text, back_to=back_to, **context)
     return response.html(document, status=status, headers=SECURITY_HEADERS)
 
 
 def render_form(
     language: str, errors: dict[str, str] | None = None, kept: dict[str, str] | None = None
 ) -> HTTPResponse:
-    text = messages()[language]
     errors, kept = errors or {}, kept or {}
-    parts = [f"<p>{html.escape(text['intro'])}</p>"]
-    if errors:
-        parts.append(f'<p class="error" role="alert">{html.escape(text["fix_errors"])}</p>')
-    parts.append('<form method="post" autocomplete="on">')
-    fields = (
-        ("number", "cc-number", "numeric"),
-        ("expiry", "cc-exp", "text"),
-        ("name", "cc-name", "text"),
-        ("cvc", "cc-csc", "numeric"),
+    shown_again = {field: kept[field] for field in SHOWN_AGAIN if field in kept}
+    return _page(
+        "cards/form.html",
+        language,
+        status=400 if errors else 200,
+        errors=errors,
+        shown_again=shown_again,
     )
-    for field, autocomplete, mode in fields:
-        # Only the expiry and the name are shown again: never the number or CVC.
-        value = html.escape(kept.get(field, "")) if field in ("expiry", "name") else ""
-        parts.append(
-            f'<label for="{field}">{html.escape(text[field])}</label>'
-            f'<input id="{field}" name="{field}" autocomplete="{autocomplete}" '
-            f'inputmode="{mode}" value="{value}" required>'
-        )
-        if field in errors:
-            message = text["errors"][errors[field]]
-            parts.append(f'<p class="error" id="{field}-error">{html.escape(message)}</p>')
-    parts.append(f'<button type="submit">{html.escape(text["submit"])}</button></form>')
-    return _page(language, text["title"], "".join(parts), status=400 if errors else 200)
 
 
 def return_url(request: Request) -> str | None:
@@ -132,17 +121,16 @@ def return_url(request: Request) -> str | None:
     return safe_return_url(request.args.get("return_to"), get_settings().allowed_origins)
 
 
-def _back_link(language: str, back_to: str | None) -> str:
-    if not back_to:
-        return ""
-    label = html.escape(messages()[language]["back_to_chat"])
-    return f'<p><a id="back-to-chat" href="{html.escape(back_to, quote=True)}">{label}</a></p>'
-
-
 def render_unusable(language: str, back_to: str | None = None) -> HTTPResponse:
     text = messages()[language]
-    body = f"<p>{html.escape(text['unusable_text'])}</p>{_back_link(language, back_to)}"
-    return _page(language, text["unusable_title"], body, 410)
+    return _page(
+        "cards/message.html",
+        language,
+        status=410,
+        title=text["unusable_title"],
+        message=text["unusable_text"],
+        back_to=back_to,
+    )
 
 
 def render_saved(language: str, card: Card, back_to: str | None = None) -> HTTPResponse:
@@ -150,8 +138,13 @@ def render_saved(language: str, card: Card, back_to: str | None = None) -> HTTPR
     saved = text["saved_text"].format(
         brand=brand_in_sentence(card.brand, language), last4=card.last4
     )
-    body = f"<p>{html.escape(saved)}</p>{_back_link(language, back_to)}"
-    return _page(language, text["saved_title"], body)
+    return _page(
+        "cards/message.html",
+        language,
+        title=text["saved_title"],
+        message=saved,
+        back_to=back_to,
+    )
 
 
 class CardFormInput(InputChannel):

@@ -10,6 +10,10 @@ from pathlib import Path
 from sanic import response
 from sanic.response import HTTPResponse
 
+from bot.rasa_plugins.responses import NO_STORE, json_error
+
+__all__ = ["NO_STORE", "json_error", "page", "serve_file"]
+
 STATIC_ROOT = Path(__file__).with_name("static")
 VENDOR_ROOT = Path(__file__).with_name("node_modules")
 CONTENT_TYPES = {
@@ -30,13 +34,6 @@ PAGE_HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
-NO_STORE = {"Cache-Control": "no-store"}
-
-
-def json_error(status: int, code: str, message: str) -> HTTPResponse:
-    return response.json(
-        {"error": {"code": code, "message": message}}, status=status, headers=NO_STORE
-    )
 
 
 def serve_file(path: Path, cache: bool = True) -> HTTPResponse:

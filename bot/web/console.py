@@ -8,7 +8,7 @@ Security: the session cookie is HttpOnly and SameSite=Strict and holds a random
 secret (only its hash is stored); every state change needs the session's CSRF
 token (header X-CSRF-Token, or form field csrf_token) and, when the browser sends
 one, an Origin of this server. The pages build their DOM with textContent only.
-Sign-in attempts are counted before the password is checked (bot.throttle); in
+Sign-in attempts are counted before the password is checked (bot.security.throttle); in
 production a demo account's published password never signs in. Conversation ids
 stay on the server (the console addresses tickets by their number), and card data
 in an agent's reply is masked before it is stored or sent.
@@ -17,7 +17,6 @@ in an agent's reply is masked before it is stored or sent.
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -31,17 +30,18 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import agents, handoff
-from bot.auth import REFERENCE_METADATA_KEY, customer_reference
-from bot.channels import BotSocketIOOutput, touch_ticket
 from bot.config import get_settings
 from bot.db import app_engine, session_scope
-from bot.demo import DEMO_AGENTS
 from bot.errors import AuthError, NotFound
-from bot.inbound import strip_controls
-from bot.redaction import mask_card_data
-from bot.throttle import Throttled, login_throttle
-from bot.transcript import transcript
+from bot.ops.demo import DEMO_AGENTS
+from bot.rasa_plugins.channels import BotSocketIOOutput, touch_ticket
+from bot.security.auth import REFERENCE_METADATA_KEY, customer_reference
+from bot.security.inbound import strip_controls
+from bot.security.redaction import mask_card_data
+from bot.security.throttle import Throttled, login_throttle
+from bot.support import agents, handoff
+from bot.support.transcript import transcript
+from bot.templating import render
 from bot.web.common import STATIC_ROOT, json_error, page, serve_file
 
 logger = logging.getLogger(__name__)
@@ -104,17 +104,15 @@ async def signed_in_agent(request: Request) -> agents.SignedIn | None:
 INSIGHTS_ROLES = ("lead", "trainer")
 
 
-def console_document(name: str, who: agents.SignedIn) -> str:
-    """A console page from static/console/, with the agent's CSRF token and name filled in."""
-    document = (STATIC_ROOT / "console" / name).read_text(encoding="utf-8")
-    document = document.replace("{{csrf_token}}", html.escape(who.csrf_token))
-    document = document.replace("{{agent_name}}", html.escape(who.display_name))
-    insights_link = (
-        '<a id="nav-insights" href="/console/insights">Insights</a>'
-        if who.role in INSIGHTS_ROLES
-        else ""
+def console_document(name: str, who: agents.SignedIn, **context: Any) -> str:
+    """A console page from templates/console/, for the signed-in agent."""
+    return render(
+        f"console/{name}",
+        csrf_token=who.csrf_token,
+        agent_name=who.display_name,
+        show_insights=who.role in INSIGHTS_ROLES,
+        **context,
     )
-    return document.replace("{{insights_nav}}", insights_link)
 
 
 def console_page(name: str, who: agents.SignedIn) -> HTTPResponse:
@@ -123,23 +121,7 @@ def console_page(name: str, who: agents.SignedIn) -> HTTPResponse:
 
 def _login_page(error: str | None = None, status: int = 200) -> HTTPResponse:
     token = secrets.token_urlsafe(24)
-    alert = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
-    document = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "<title>Support console: sign in</title>"
-        '<link rel="stylesheet" href="/console/static/console.css"></head>'
-        '<body class="login"><main class="login-box"><h1>Support console</h1>'
-        f'{alert}<form method="post" action="/console/login">'
-        f'<input type="hidden" name="csrf_token" value="{token}">'
-        '<label for="username">Username</label>'
-        '<input id="username" name="username" autocomplete="username" required>'
-        '<label for="password">Password</label>'
-        '<input id="password" name="password" type="password" '
-        'autocomplete="current-password" required>'
-        '<button id="sign-in" type="submit">Sign in</button></form></main></body></html>'
-    )
-    resp = page(document, status)
+    resp = page(render("console/login.html", csrf_token=token, error=error), status)
     _cookie(resp, LOGIN_COOKIE, token, 900)
     return resp
 

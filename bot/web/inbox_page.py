@@ -16,13 +16,13 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import agents
 from bot.config import get_settings
 from bot.db import NluInboxItem, app_engine, session_scope
 from bot.errors import NotFound
 from bot.i18n import LANGUAGES
-from bot.inbox import dismiss_item, item_view, label_item, list_items
-from bot.nlu_data import PAYLOAD_ONLY_INTENTS, domain_intents
+from bot.nlu.examples import PAYLOAD_ONLY_INTENTS, domain_intents
+from bot.nlu.inbox import dismiss_item, item_view, label_item, list_items
+from bot.support import agents
 from bot.web.common import NO_STORE, json_error
 from bot.web.console import console_page, same_origin, signed_in_agent
 

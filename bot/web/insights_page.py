@@ -13,15 +13,16 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from markupsafe import Markup
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import agents
 from bot.db import app_engine
 from bot.insights.metrics import BadPeriod, compute
 from bot.insights.page import period_from, reader_locale, render
+from bot.support import agents
 from bot.web.common import NO_STORE, json_error, page
 from bot.web.console import INSIGHTS_ROLES, console_document, signed_in_agent
 
@@ -84,5 +85,5 @@ class InsightsPage(InputChannel):
         return insights
 
 
-def _page(who: agents.SignedIn, content: str, status: int = 200) -> HTTPResponse:
-    return page(console_document("insights.html", who).replace("{{insights}}", content), status)
+def _page(who: agents.SignedIn, content: Markup, status: int = 200) -> HTTPResponse:
+    return page(console_document("insights.html", who, insights=content), status)

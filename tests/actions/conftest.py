@@ -14,8 +14,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.auth import issue_token, verified_metadata
 from bot.config import PROJECT_ROOT
+from bot.security.auth import issue_token, verified_metadata
 from tests.conftest import TEST_SECRET
 
 

@@ -17,8 +17,8 @@ from actions.handoff import (
     previous_answer_was_fallback,
 )
 from actions.session import ActionSessionStart
-from bot import handoff
 from bot.db import HandoffTicket, PaymentMethod, session_scope
+from bot.support import handoff
 from tests.actions.conftest import make_tracker, run_action, token_for
 
 

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from actions.notice import ActionExplainNotice
+from bot.billing.payments import SimulatedGateway
+from bot.billing.settlement import resubmit
 from bot.db import PaymentAttempt, PaymentMethod, session_scope
-from bot.payments import SimulatedGateway
-from bot.settlement import resubmit
 from tests.actions.conftest import make_tracker, run_action, token_for
 
 NBSP = "\u00a0"

@@ -20,7 +20,7 @@ from actions.settle import (
     ValidateExpiryForm,
     save_target,
 )
-from bot.billing import find_past_due
+from bot.billing.accounts import find_past_due
 from bot.db import HandoffTicket, PaymentAttempt, PaymentMethod, session_scope
 from tests.actions.conftest import apply_slots, make_tracker, run_action, token_for
 

@@ -21,20 +21,20 @@ from typing import Any
 
 import pytest
 
-from bot.agents import add_agent
-from bot.auth import DEFAULT_AUDIENCE, issue_token
-from bot.chat import send
+from bot.cli.chat import send
 from bot.config import PROJECT_ROOT
 from bot.db import create_schema, make_engine, session_scope
-from bot.demo import (
+from bot.ops.demo import (
     DEMO_AGENT_PASSWORD,
     DEMO_LEAD_PASSWORD,
     DEMO_TRAINER_PASSWORD,
     seed_demo,
     seed_demo_agents,
 )
-from bot.installation import api_token
-from bot.launch import Stack
+from bot.ops.launch import Stack
+from bot.security.auth import DEFAULT_AUDIENCE, issue_token
+from bot.security.installation import api_token
+from bot.support.agents import add_agent
 from tests.conftest import TEST_SECRET, copy_project
 
 BIN = Path(sys.executable).parent
@@ -227,7 +227,7 @@ def server_env(**values: str) -> dict[str, str]:
 
 
 def reseed_demo(database_url: str) -> None:
-    """Puts the demo customers back as `bot demo seed` leaves them (bot.demo)."""
+    """Puts the demo customers back as `bot demo seed` leaves them (bot.ops.demo)."""
     engine = make_engine(database_url)
     try:
         with session_scope(engine) as session:

@@ -24,9 +24,9 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.auth import issue_token
-from bot.chat import bot_messages
-from bot.resilience import response_text
+from bot.cli.chat import bot_messages
+from bot.rasa_plugins.resilience import response_text
+from bot.security.auth import issue_token
 from tests.conftest import TEST_SECRET
 from tests.e2e.conftest import BotServers
 from tests.e2e.test_handoff import Console

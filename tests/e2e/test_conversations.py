@@ -196,7 +196,7 @@ def test_the_http_api_parses_intents_and_entities(servers: BotServers) -> None:
 def test_the_terminal_chat_shows_replies_and_picks_buttons_by_number(
     servers: BotServers, capsys: pytest.CaptureFixture
 ) -> None:
-    from bot.chat import chat_loop
+    from bot.cli.chat import chat_loop
 
     lines = iter(["Mans maksājums tika noraidīts", "2", "/quit"])
     token = servers.token("cust-lv-owner")["customer_token"]

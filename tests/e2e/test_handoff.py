@@ -16,9 +16,9 @@ import pytest
 import requests
 from sqlalchemy import text
 
-from bot.auth import verify_token
-from bot.chat import bot_messages
+from bot.cli.chat import bot_messages
 from bot.db import make_engine
+from bot.security.auth import verify_token
 from tests.conftest import TEST_SECRET
 from tests.e2e.conftest import AGENT_PASSWORDS, BotServers, WidgetSocket
 
@@ -261,8 +261,8 @@ def _wait_for(condition, seconds: float = 30) -> None:
 
 
 def test_agent_names_are_escaped_in_the_console_page(servers: BotServers) -> None:
-    from bot.agents import add_agent
     from bot.db import make_engine, session_scope
+    from bot.support.agents import add_agent
 
     engine = make_engine(servers.database_url)
     with session_scope(engine) as session:
@@ -302,8 +302,8 @@ def test_two_declines_hand_the_conversation_to_a_person(servers: BotServers) -> 
 
 
 def test_repeated_wrong_passwords_lock_the_username_for_a_while(servers: BotServers) -> None:
-    from bot.agents import add_agent
     from bot.db import make_engine, session_scope
+    from bot.support.agents import add_agent
 
     engine = make_engine(servers.database_url)
     with session_scope(engine) as session:

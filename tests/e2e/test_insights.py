@@ -30,8 +30,8 @@ from bot.db import (
     make_engine,
     session_scope,
 )
-from bot.demo import DemoCard, DemoCustomer, add_customer
 from bot.insights.history import remove_history, seed_history
+from bot.ops.demo import DemoCard, DemoCustomer, add_customer
 from tests.e2e.conftest import BotServers
 from tests.e2e.test_browser import _sign_in_agent, _wait, browser  # noqa: F401 - a fixture
 from tests.e2e.test_handoff import Console

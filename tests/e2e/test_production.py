@@ -1,6 +1,6 @@
 """Production mode for real: two Rasa servers behind nginx, PostgreSQL, Redis, and faults.
 
-The stack is the one `bot serve` starts (bot/launch.py). The faults are done to
+The stack is the one `bot serve` starts (bot/ops/launch.py). The faults are done to
 the running processes: the action server and a Rasa server are killed,
 PostgreSQL is stopped and started (pg_ctlcluster), Redis is cut off (the bot
 reaches it through a relay this module controls).
@@ -26,12 +26,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bot.agents import add_agent
-from bot.auth import issue_token
 from bot.db import create_schema, drop_database, ensure_database, make_engine, session_scope
-from bot.demo import seed_demo, seed_demo_agents
-from bot.launch import Stack, find_nginx
-from bot.resilience import response_text
+from bot.ops.demo import seed_demo, seed_demo_agents
+from bot.ops.launch import Stack, find_nginx
+from bot.rasa_plugins.resilience import response_text
+from bot.security.auth import issue_token
+from bot.support.agents import add_agent
 from tests.conftest import POSTGRES_URL, TEST_SECRET, copy_project, service_missing
 from tests.e2e.conftest import (
     AGENT_PASSWORDS,

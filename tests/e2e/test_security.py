@@ -27,9 +27,9 @@ from typing import Any
 import pytest
 import requests
 
-from bot.agents import add_agent
 from bot.db import PaymentAttempt, make_engine, session_scope
-from bot.installation import ACTION_SECRET_HEADER, api_token
+from bot.security.installation import ACTION_SECRET_HEADER, api_token
+from bot.support.agents import add_agent
 from tests.e2e.conftest import BotServers, WidgetSocket
 from tests.e2e.test_handoff import Console, _wait_for
 

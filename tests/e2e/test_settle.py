@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat import bot_messages
+from bot.cli.chat import bot_messages
 from bot.i18n import detect_language
 from tests.e2e.conftest import BotServers, reseed_demo
 

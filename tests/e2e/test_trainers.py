@@ -14,7 +14,7 @@ import pytest
 
 from bot.config import PROJECT_ROOT
 from bot.db import make_engine, session_scope
-from bot.inbox import item_view, list_items
+from bot.nlu.inbox import item_view, list_items
 from tests.e2e.conftest import BotServers
 
 pytestmark = pytest.mark.e2e
@@ -100,7 +100,7 @@ def test_bot_train_says_when_no_server_listens() -> None:
 
 def _record(servers: BotServers, text: str, language: str, intent: str) -> int:
     from bot.db import NluInboxItem
-    from bot.inbox import record
+    from bot.nlu.inbox import record
 
     engine = make_engine(servers.database_url)
     try:

@@ -18,6 +18,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select
 
+from bot.web.widget import chat_modules
 from tests.e2e.conftest import BotServers
 from tests.e2e.embedding_site import EmbeddingSiteServer
 from tests.e2e.test_browser import _wait, browser  # noqa: F401 - the browser fixture
@@ -105,6 +106,15 @@ def _style(driver: WebDriver, element: WebElement, prop: str) -> str:
     )
 
 
+def _files_from_the_bot(driver: WebDriver, bot_url: str) -> set[str]:
+    """The bot's /chat/ files that the page has fetched so far (Resource Timing)."""
+    names = driver.execute_script(
+        "return performance.getEntriesByType('resource').map((e) => e.name);"
+    )
+    prefix = f"{bot_url}/chat/"
+    return {n.removeprefix(bot_url) for n in names if n.startswith(prefix)}
+
+
 def _stored(driver: WebDriver) -> str:
     return driver.execute_script(
         "let all = ''; for (const s of [localStorage, sessionStorage]) {"
@@ -125,6 +135,10 @@ def test_a_customer_settles_on_the_company_site_and_the_chat_follows_across_page
     customer.get(site.url("billing"))
     assert not _in(customer, ".bb-panel")  # the chat itself is loaded on demand
     launcher = _launcher(customer)
+    # What scripts/widget_size.py counts: the tag and its stylesheet, then on first
+    # open the modules of chat.js's import graph, each once.
+    on_load = {"/chat/widget.js", "/chat/static/widget.css"}
+    assert _files_from_the_bot(customer, servers.url) == on_load
     assert launcher.get_attribute("aria-expanded") == "false"
     launcher.click()
     assert launcher.get_attribute("aria-expanded") == "true"
@@ -133,6 +147,8 @@ def test_a_customer_settles_on_the_company_site_and_the_chat_follows_across_page
         lambda d: _in(d, '#connection[data-state="connected"]'),
         "the widget to connect from the allowed site",
     )
+    modules = {f"/chat/static/{p.name}" for p in chat_modules()}
+    assert _files_from_the_bot(customer, servers.url) == on_load | modules
 
     _say(customer, "My card payment was declined")
     _button(customer, "expiry").click()
@@ -178,20 +194,24 @@ def test_a_page_of_an_origin_not_on_the_list_cannot_connect(
     stranger = browser()
     stranger.get(site.url("billing", host="localhost"))  # another origin, same pages
     _launcher(stranger).click()
-    _wait(stranger, lambda d: _in(d, "#connection"), "the panel")
-    refused = stranger.execute_async_script(
-        "const done = arguments[arguments.length - 1];"
-        "fetch(arguments[0] + '/chat/api/demo-customers').then("
-        "  () => done('answered'), () => done('refused'));",
-        servers.url,
+    # The chat's modules come only with CORS headers for allowed sites: the panel says
+    # the chat cannot start, and there is no conversation to connect.
+    _wait(
+        stranger,
+        lambda d: any("could not be started" in t for t in _texts(d, "#bb-panel .load-failed")),
+        "the panel saying that the chat cannot start",
     )
-    assert refused == "refused"
-    # The socket never gets a session: the widget keeps trying, and sends nothing.
-    import time
-
-    time.sleep(5)
-    assert _in(stranger, "#connection")[0].get_attribute("data-state") != "connected"
-    assert "Connected" not in _texts(stranger, "#connection")
+    assert not _in(stranger, ".bb-panel") and not _in(stranger, "#connection")
+    for request in (
+        "fetch(arguments[0] + '/chat/api/demo-customers')",
+        "import(arguments[0] + '/chat/static/chat.js')",
+    ):
+        refused = stranger.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            f"{request}.then(() => done('answered'), () => done('refused'));",
+            servers.url,
+        )
+        assert refused == "refused", request
 
 
 def test_styles_stay_on_their_side_and_the_panel_works_by_keyboard(

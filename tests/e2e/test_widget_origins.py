@@ -16,6 +16,7 @@ import pytest
 import requests
 import socketio
 
+from bot.web.widget import served_scripts
 from tests.e2e.conftest import BotServers, WidgetSocket
 from tests.e2e.test_handoff import _wait_for
 from tests.e2e.test_settle import _form_link, _get, _post_form
@@ -175,3 +176,37 @@ def test_the_card_form_links_back_to_allowed_pages_only(servers: BotServers) -> 
         status, page = _get(f"{link}?return_to={urllib.parse.quote(target, safe='')}")
         assert status == 410 and ("back-to-chat" in page) is shown, target
         assert "evil.test" not in page
+
+
+def test_the_chats_modules_are_javascript_with_cors_for_allowed_pages_only(
+    servers: BotServers,
+) -> None:
+    """widget.js import()s the chat's ES modules from the bot: a CORS request, which a
+    browser runs only as JavaScript (by MIME type) and only with the page's origin allowed."""
+    site = _site(servers)
+    names = [p.name for p in served_scripts() if p.name != "widget.js"]
+    assert {"chat.js", "texts.js", "socket.js", "render.js", "socket.io.esm.min.js"} <= set(names)
+    for name in names:
+        url = f"{servers.url}/chat/static/{name}"
+        allowed = requests.get(url, headers={"Origin": site.origin}, timeout=30)
+        assert allowed.status_code == 200, name
+        assert allowed.headers["Content-Type"] == "text/javascript; charset=utf-8", name
+        assert allowed.headers["X-Content-Type-Options"] == "nosniff", name
+        assert allowed.headers["Access-Control-Allow-Origin"] == site.origin, name
+        assert "Access-Control-Allow-Credentials" not in allowed.headers, name
+        assert "Origin" in allowed.headers["Vary"], name
+        own = requests.get(url, headers={"Origin": servers.url}, timeout=30)
+        assert own.status_code == 200, name
+        plain = requests.get(url, timeout=30)  # a classic <script> tag sends no Origin
+        assert plain.status_code == 200 and plain.content == allowed.content, name
+        assert "Access-Control-Allow-Origin" not in plain.headers, name
+        assert "Origin" in plain.headers["Vary"], name  # a cache keeps the two apart
+        for origin in _refused_origins(servers):
+            refused = requests.get(url, headers={"Origin": origin}, timeout=30)
+            assert refused.status_code == 403, (name, origin)
+            assert "Access-Control-Allow-Origin" not in refused.headers, (name, origin)
+            assert "javascript" not in refused.headers["Content-Type"], (name, origin)
+    # The launcher itself is a classic script tag: it loads on any page, as before.
+    tag = requests.get(f"{servers.url}/chat/widget.js", headers={"Origin": EVIL}, timeout=30)
+    assert tag.status_code == 200 and tag.headers["Content-Type"].startswith("text/javascript")
+    assert requests.get(f"{servers.url}/chat/static/index.html", timeout=30).status_code == 404

@@ -9,7 +9,7 @@ import json
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.db import session_scope
 from tests.insights.history import build_known_history
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from bot.agents import authenticate
-from bot.cli import main
+from bot.billing.settlement import resubmit
+from bot.cli.main import main
 from bot.db import (
     Agent,
     BillingConversation,
@@ -19,11 +19,11 @@ from bot.db import (
     PaymentAttempt,
     session_scope,
 )
-from bot.demo import DEMO_LEAD_PASSWORD
-from bot.inbox import list_items
 from bot.insights.history import TABLES, remove_history, seed_history
 from bot.insights.metrics import Period, compute
-from bot.settlement import resubmit
+from bot.nlu.inbox import list_items
+from bot.ops.demo import DEMO_LEAD_PASSWORD
+from bot.support.agents import authenticate
 
 TODAY = dt.date(2026, 11, 30)
 YEAR = Period(TODAY - dt.timedelta(days=365), TODAY)
@@ -73,8 +73,8 @@ def test_a_history_is_realistic_marked_and_kept_apart(seeded_engine: Engine) -> 
 
 def test_the_database_keeps_working_after_bulk_inserts(seeded_engine: Engine) -> None:
     """PostgreSQL's id sequences must have moved past the generated rows."""
-    from bot.billing import find_past_due
-    from bot.payments import SimulatedGateway
+    from bot.billing.accounts import find_past_due
+    from bot.billing.payments import SimulatedGateway
 
     seed_history(seeded_engine, 50, today=TODAY)
     with session_scope(seeded_engine) as session:

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from bot.billing.payments import SimulatedGateway
+from bot.billing.settlement import resubmit
 from bot.db import BillingConversation, PaymentAttempt, session_scope
 from bot.insights.ledger import note_billing_conversation
 from bot.insights.metrics import BadPeriod, Period, compute
-from bot.payments import SimulatedGateway
-from bot.settlement import resubmit
 from tests.insights.history import at, build_known_history
 
 NOVEMBER = Period(dt.date(2026, 11, 1), dt.date(2026, 11, 3))
@@ -161,7 +161,7 @@ def test_a_period_must_make_sense() -> None:
 
 
 def test_a_conversation_is_noted_once_and_its_payment_follows_it(seeded_engine: Engine) -> None:
-    from bot.billing import find_past_due
+    from bot.billing.accounts import find_past_due
 
     with session_scope(seeded_engine) as session:
         due = find_past_due(session, "cust-lv-owner")[0]
@@ -233,8 +233,8 @@ def customer_in(session, customer):
 
 def test_reseeding_the_demo_customers_drops_their_notes(seeded_engine: Engine) -> None:
     """`make run` reseeds the demo customers on every start: their notes go too."""
-    from bot.billing import find_past_due
-    from bot.demo import seed_demo
+    from bot.billing.accounts import find_past_due
+    from bot.ops.demo import seed_demo
 
     with session_scope(seeded_engine) as session:
         due = find_past_due(session, "cust-en-owner")[0]

@@ -11,9 +11,9 @@ from babel import Locale
 from sqlalchemy.engine import Engine
 
 from bot.db import session_scope
-from bot.inbox import record
 from bot.insights.metrics import BadPeriod, Period, compute
 from bot.insights.page import MAX_DAYS, period_from, reader_locale, render
+from bot.nlu.inbox import record
 from tests.insights.history import at, build_known_history
 
 NOVEMBER = Period(dt.date(2026, 11, 1), dt.date(2026, 11, 3))

@@ -3,10 +3,13 @@
  *
  *   <script src="https://BOT/chat/widget.js" data-lang="lv" async></script>
  *
- * This file only draws the launcher button, inside a closed shadow root (the page's
- * styles do not reach in, ours do not leak out). The chat itself (chat.js, the
- * Socket.IO client and the styles) is loaded from the bot when the customer first
- * opens the chat, or at once on a page where the chat was left open.
+ * This classic script only draws the launcher button, inside a closed shadow root (the
+ * page's styles do not reach in, ours do not leak out). The chat itself is a set of ES
+ * modules (chat.js and what it imports, the Socket.IO client included) that this file
+ * import()s from the bot's own origin when the customer first opens the chat, or at
+ * once on a page where the chat was left open. The bot answers those module requests
+ * with CORS headers for the sites of BOT_WIDGET_ORIGINS only (its origin allow-list): on any
+ * other site the chat does not load, and the panel says so.
  *
  * The page tells the chat who its customer is by handing it their token, signed by
  * the site's own backend (README, "Embedding the chat"):
@@ -28,8 +31,10 @@
   const queued = Array.isArray(window.BillingBot) ? window.BillingBot : [];
   const settings = { lang: script.getAttribute("data-lang"), tokenProvider: null };
   const LABELS = { en: "Billing support chat", lv: "Norēķinu atbalsta saruna", zh: "账单客服对话" };
+  // When the chat's modules do not load (a site not allowed, the network): chat.js's chatUnavailable.
+  const UNAVAILABLE = { en: "The connection could not be started. Please reload the page.", lv: "Neizdevās izveidot savienojumu. Lūdzu, pārlādējiet lapu.", zh: "无法建立连接，请刷新页面。" };
 
-  let chat = null; // the BillingBotChat API once loaded
+  let chat = null; // the API chat.js mount() returns, once loaded
   let loading = null;
   let open = false;
 
@@ -76,48 +81,38 @@
   panel.setAttribute("role", "dialog");
   panel.setAttribute("aria-labelledby", "chat-title");
   panel.hidden = true;
+  const failed = document.createElement("p");
+  failed.className = "notice load-failed";
+  failed.setAttribute("role", "alert");
+  failed.hidden = true;
+  panel.append(failed);
   // Until the stylesheet is in, nothing of ours is drawn unstyled on the page.
   launcher.hidden = true;
   style.addEventListener("load", function () { launcher.hidden = false; });
   root.append(launcher, panel);
   shadow.append(style, root);
 
+  function language() {
+    return (settings.lang || document.documentElement.lang || "en").slice(0, 2).toLowerCase();
+  }
+
   function label() {
-    const lang = (settings.lang || document.documentElement.lang || "en").slice(0, 2).toLowerCase();
-    launcher.setAttribute("aria-label", LABELS[lang] || LABELS.en);
+    launcher.setAttribute("aria-label", LABELS[language()] || LABELS.en);
   }
 
   // ---------- loading the chat on demand ----------
 
-  function loadScript(src) {
-    return new Promise(function (resolve, reject) {
-      const tag = document.createElement("script");
-      tag.src = src;
-      tag.async = true;
-      tag.onload = resolve;
-      tag.onerror = reject;
-      document.head.appendChild(tag);
-    });
-  }
-
+  // The modules come from the bot's origin: a CORS request, which the bot answers for
+  // allowed sites only. Their imports (the Socket.IO client too) are resolved against it.
   function loadChat() {
     if (loading) return loading;
-    // The Socket.IO client defines window.io: the page's own `io`, if it has one, is put back.
-    const pagesIo = Object.prototype.hasOwnProperty.call(window, "io") ? window.io : undefined;
-    let io = null;
-    loading = loadScript(base + "/chat/static/socket.io.min.js")
-      .then(function () {
-        io = window.io;
-        if (pagesIo === undefined) delete window.io;
-        else window.io = pagesIo;
-        return loadScript(base + "/chat/static/chat.js");
-      })
-      .then(function () {
-        chat = window.BillingBotChat.mount({
+    loading = import(base + "/chat/static/chat.js")
+      .then(function (module) {
+        failed.hidden = true;
+        chat = module.mount({
           container: panel,
           mode: "embedded",
           base: base,
-          io: io,
           lang: settings.lang,
           tokenProvider: settings.tokenProvider,
           onClose: function () { setOpen(false, { returnFocus: true }); },
@@ -126,8 +121,10 @@
         return chat;
       })
       .catch(function () {
-        loading = null; // a later click tries again
-        launcher.disabled = false;
+        // The browser remembers a module that failed for this page: the next page tries again.
+        loading = null;
+        failed.textContent = UNAVAILABLE[language()] || UNAVAILABLE.en;
+        failed.hidden = false;
       });
     return loading;
   }
