@@ -15,13 +15,14 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help setup browser balancer webchat db train run run-prod shell test lint eval thresholds validate clean
+.PHONY: help setup browser balancer webchat db train run run-prod shell test test-stories lint eval thresholds validate clean
 
 help:
 	@echo "make run    - set up, seed the demo database, train if needed, start the bot"
 	@echo "make run-prod - production mode: PostgreSQL, Redis, 2 Rasa servers behind nginx (DEMO=1: demo data)"
 	@echo "make test   - set up, train if needed, run the whole test suite"
 	@echo "make shell  - chat with the running bot as a demo customer (CUSTOMER=cust-lv-owner)"
+	@echo "make test-stories - Rasa's story test on this project's test stories (tests/stories)"
 	@echo "make setup | db | train | eval | thresholds | lint | validate | clean"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -87,6 +88,12 @@ run-prod: setup train balancer
 
 shell: setup
 	$(BIN)/bot chat $${CUSTOMER:-cust-lv-owner}
+
+# Rasa's own story test on the test stories in tests/stories, NLU included (--e2e, as plain
+# `rasa test`). The folder is named: Rasa 3.6's default is the repo root, .venv and all.
+test-stories: setup train
+	$(BIN)/rasa test core --e2e --stories tests/stories --model models/billing.tar.gz \
+		--out results/stories --fail-on-prediction-errors
 
 lint: setup
 	$(BIN)/ruff check bot actions tests scripts

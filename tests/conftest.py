@@ -17,6 +17,9 @@ from bot.config import PROJECT_ROOT
 from bot.db import create_schema, make_engine, session_scope
 from bot.ops.demo import seed_demo
 
+# Random order (pytest-randomly): the seed in the summary, and its fix for thinc.
+pytest_plugins = ["tests.random_order"]
+
 TEST_SECRET = "test-secret-for-the-suite-0123456789abcdef"
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"

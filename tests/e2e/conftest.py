@@ -226,6 +226,27 @@ def server_env(**values: str) -> dict[str, str]:
     return {**env, **values}
 
 
+def reseed_demo(database_url: str) -> None:
+    """Puts the demo customers back as `bot demo seed` leaves them (bot.ops.demo)."""
+    engine = make_engine(database_url)
+    try:
+        with session_scope(engine) as session:
+            seed_demo(session)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _demo_customers_as_seeded(request: pytest.FixtureRequest) -> None:
+    """Each test on the embedded servers starts from the demo data, whatever ran before.
+
+    Tests pay, change expiry dates, add cards and open tickets for the demo customers,
+    and the suite runs in a random order: the next test may be any other.
+    """
+    if "servers" in request.fixturenames:
+        reseed_demo(request.getfixturevalue("servers").database_url)
+
+
 @pytest.fixture(scope="session")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotServers]:
     """The embedded mode: one Rasa server, one action server, SQLite files."""

@@ -15,7 +15,7 @@ import pytest
 
 from bot.cli.chat import bot_messages
 from bot.i18n import detect_language
-from tests.e2e.conftest import BotServers
+from tests.e2e.conftest import BotServers, reseed_demo
 
 pytestmark = pytest.mark.e2e
 NBSP = "\u00a0"
@@ -48,13 +48,7 @@ def _db(servers: BotServers, query: str, *args) -> list[tuple]:
 
 
 def _reseed(servers: BotServers) -> None:
-    from bot.db import make_engine, session_scope
-    from bot.ops.demo import seed_demo
-
-    engine = make_engine(servers.database_url)
-    with session_scope(engine) as session:
-        seed_demo(session)
-    engine.dispose()
+    reseed_demo(servers.database_url)
 
 
 @pytest.fixture

@@ -160,6 +160,8 @@ def test_a_customer_settles_on_the_company_site_and_the_chat_follows_across_page
         lambda d: any("$6.00" in t and "went through" in t for t in _texts(d, ".msg.bot")),
         "the payment confirmation",
     )
+    # Its second message (when the notice should go) may come a moment later.
+    _wait(customer, lambda d: any("48 hours" in t for t in _texts(d, ".msg.bot")), "the note")
     assert _db(
         servers,
         "SELECT b.status FROM balances b JOIN subscriptions s ON s.id = b.subscription_id "

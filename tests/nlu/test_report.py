@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -40,9 +43,33 @@ def _report(project: Path, *extra: str) -> int:
     return main(["nlu", "report", "--project", str(project), "--folds", "2", *extra])
 
 
-def test_the_report_files_per_language_and_intent(project: Path, capsys) -> None:
-    assert _report(project, "--min-f1", "0.0") == 0
-    out = project / "reports" / "nlu"
+@dataclass
+class FirstReport:
+    """The first `bot nlu report` of the project copy: its exit code, output and files."""
+
+    exit_code: int
+    printed: str
+    files: Path  # a copy of reports/nlu as that run left it
+
+
+@pytest.fixture(scope="module")
+def first_report(project: Path, tmp_path_factory: pytest.TempPathFactory) -> FirstReport:
+    """Runs the first report once, for whichever test of this module comes first.
+
+    The tests read its copy, so a later report in the project (the next test's)
+    changes nothing they see, in any order.
+    """
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exit_code = _report(project, "--min-f1", "0.0")
+    files = tmp_path_factory.mktemp("first-report")
+    shutil.copytree(project / "reports" / "nlu", files, dirs_exist_ok=True)
+    return FirstReport(exit_code, printed.getvalue(), files)
+
+
+def test_the_report_files_per_language_and_intent(first_report: FirstReport) -> None:
+    assert first_report.exit_code == 0
+    out = first_report.files
     report = json.loads((out / "report.json").read_text("utf-8"))
     for lang in ("en", "lv", "zh"):
         assert (out / f"confusion_{lang}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -53,13 +80,15 @@ def test_the_report_files_per_language_and_intent(project: Path, capsys) -> None
         assert report["counts"][lang]["training"] > 150
     page = (out / "report.html").read_text("utf-8")
     assert 'src="confusion_lv.png"' in page and "This is the first report." in page
-    printed = capsys.readouterr().out
+    printed = first_report.printed
     assert "held-out macro-F1" in printed and "this is the first report" in printed
 
 
-def test_changes_since_the_previous_report_and_the_threshold(project: Path, capsys) -> None:
+def test_changes_since_the_previous_report_and_the_threshold(
+    project: Path, first_report: FirstReport, capsys
+) -> None:
     out = project / "reports" / "nlu"
-    previous = json.loads((out / "report.json").read_text("utf-8"))
+    previous = json.loads((first_report.files / "report.json").read_text("utf-8"))
     # Pretend the previous report scored Latvian payment_declined lower.
     previous["held_out"]["lv"]["per_intent"]["payment_declined"]["f1"] -= 0.25
     (out / "report.json").write_text(json.dumps(previous), encoding="utf-8")
