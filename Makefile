@@ -90,7 +90,7 @@ shell: setup
 	$(BIN)/bot chat $${CUSTOMER:-cust-lv-owner}
 
 # Rasa's own story test on the test stories in tests/stories, NLU included (--e2e, as plain
-# `rasa test`). The folder is named: Rasa 3.6's default is the repo root, .venv and all.
+# `rasa test`, which finds the same stories: bot/nlu/story_search.py leaves .venv out).
 test-stories: setup train
 	$(BIN)/rasa test core --e2e --stories tests/stories --model models/billing.tar.gz \
 		--out results/stories --fail-on-prediction-errors

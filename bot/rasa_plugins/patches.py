@@ -18,6 +18,9 @@ someone read each of them again instead of losing one silently.
   alone. Here: a number typed over several messages is masked.
 - Fast model loading (bot.nlu.fast_loading.install_fast_model_loading). Rasa: TED is
   loaded by tracing a training step (25 s). Here: the weights restored eagerly.
+- Story search (bot.nlu.story_search.install_story_search). Rasa: `rasa test`
+  reads test stories from .venv too. Here: hidden folders and virtual
+  environments are left out (also installed by bot.nlu.components).
 - Log masking (bot.security.redaction.install_log_masking). Rasa: logs print
   what customers type. Here: card data masked in every log record.
 
@@ -73,6 +76,7 @@ def install() -> None:
 
     require_version("rasa", rasa.__version__, RASA_VERSION)
     from bot.nlu.fast_loading import install_fast_model_loading
+    from bot.nlu.story_search import install_story_search
     from bot.rasa_plugins.guards import install_api_guard
     from bot.rasa_plugins.resilience import (
         install_remote_action_changes,
@@ -86,6 +90,7 @@ def install() -> None:
     install_strict_tracker_store()
     _install_split_card_check()
     install_fast_model_loading()
+    install_story_search()
 
 
 def installed() -> dict[str, bool]:
@@ -93,12 +98,13 @@ def installed() -> dict[str, bool]:
     import logging
 
     import rasa.core.run
+    import rasa.shared.data
     from rasa.core.actions.action import RemoteAction
     from rasa.core.processor import MessageProcessor
     from rasa.core.tracker_store import FailSafeTrackerStore
     from rasa.utils.tensorflow.models import RasaModel
 
-    from bot.nlu import fast_loading
+    from bot.nlu import fast_loading, story_search
     from bot.rasa_plugins import resilience
 
     return {
@@ -112,5 +118,7 @@ def installed() -> dict[str, bool]:
             getattr(MessageProcessor._handle_message_with_tracker, "_bot_split_cards", False)
         ),
         "fast_loading": getattr(RasaModel.load, "__func__", None) is fast_loading._load,
+        "story_search": rasa.shared.data._find_data_files_in_directory
+        is story_search._find_data_files_in_directory,
         "log_masking": bool(getattr(logging.getLogRecordFactory(), "masks_card_data", False)),
     }

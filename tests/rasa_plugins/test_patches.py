@@ -23,6 +23,7 @@ ALL_CHANGES = {
     "strict_tracker_store",
     "split_cards",
     "fast_loading",
+    "story_search",
     "log_masking",
 }
 
