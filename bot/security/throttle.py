@@ -181,11 +181,21 @@ class RedisLoginThrottle(LoginThrottle):
     """The same limits, counted in Redis so that every Rasa server sees every attempt."""
 
     def __init__(self, url: str, prefix: str, **limits: Any) -> None:
+        import redis
         from redis import asyncio as redis_asyncio
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
 
         super().__init__(**limits)
+        # After an outage the pool still holds connections to the Redis that went away:
+        # the first command on one fails. One retry on a new connection keeps that
+        # attempt counted where every server sees it (tests/e2e/test_production.py).
         self.redis = redis_asyncio.Redis.from_url(
-            url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
+            url,
+            socket_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            retry=Retry(NoBackoff(), 1),
+            retry_on_error=[redis.ConnectionError, redis.TimeoutError],
         )
         self.prefix = prefix
         self._script = self.redis.register_script(COUNT_ATTEMPT)

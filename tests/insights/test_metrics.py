@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
 from bot.billing.payments import SimulatedGateway
 from bot.billing.settlement import resubmit
-from bot.db import BillingConversation, PaymentAttempt, session_scope
+from bot.db import BillingConversation, PaymentAttempt, PaymentMethod, session_scope
 from bot.insights.ledger import note_billing_conversation
 from bot.insights.metrics import BadPeriod, Period, compute
 from tests.insights.history import at, build_known_history
@@ -165,6 +165,13 @@ def test_a_conversation_is_noted_once_and_its_payment_follows_it(seeded_engine: 
 
     with session_scope(seeded_engine) as session:
         due = find_past_due(session, "cust-lv-owner")[0]
+        # The demo cards were on file before the conversation (seeding stamps them
+        # with the real clock, which may already be past its start).
+        session.execute(
+            update(PaymentMethod)
+            .where(PaymentMethod.customer_id == "cust-lv-owner")
+            .values(created_at=at(29, 12, 0))
+        )
     for _ in range(2):  # every billing action looks the balance up again
         with session_scope(seeded_engine) as session:
             note_billing_conversation(
