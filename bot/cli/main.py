@@ -9,12 +9,16 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cli.trainer import register as register_trainer_commands
 from bot.errors import BotError, ConfigError
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 
 def _cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -234,8 +238,8 @@ def _cmd_db_create(args: argparse.Namespace) -> int:
 
 
 def serve_environment(
-    environ: dict[str, str], demo: bool, public_port: int | None = None
-) -> dict[str, str]:
+    environ: dict[str, str], demo: bool, port: int | None = None
+) -> tuple[dict[str, str], Settings]:
     """The environment `bot serve` starts its processes with; refuses unsafe production.
 
     Without --demo it is production whatever BOT_ENV says (BOT_ENV=development then
@@ -248,18 +252,21 @@ def serve_environment(
     from bot.config import DEVELOPMENT, load_settings
 
     env = dict(environ)
-    if public_port is not None and not env.get("BOT_PUBLIC_URL"):
-        # Links the bot sends (the card form) and the pages allowed to use the chat
-        # name this server, also on another port than 5005.
-        env["BOT_PUBLIC_URL"] = f"http://127.0.0.1:{public_port}"
     if demo:
         env["BOT_ENV"] = DEVELOPMENT
-        load_settings(env)  # a malformed BOT_WIDGET_ORIGINS or key stops it here, not in Rasa
-        return env
-    if env.get("BOT_ENV", "").strip().lower() == DEVELOPMENT:
+    elif env.get("BOT_ENV", "").strip().lower() == DEVELOPMENT:
         raise ConfigError("bot serve is production mode: BOT_ENV=development needs --demo")
-    env.setdefault("BOT_ENV", "production")
+    else:
+        env.setdefault("BOT_ENV", "production")
+    # A malformed BOT_WIDGET_ORIGINS or key stops it here, not in Rasa.
     settings = load_settings(env)
+    if not env.get("BOT_PUBLIC_URL"):
+        # Links the bot sends (the card form) and the pages allowed to use the chat
+        # name this server, also on another port than 5005.
+        env["BOT_PUBLIC_URL"] = f"http://127.0.0.1:{port or settings.port}"
+        settings = replace(settings, public_url=env["BOT_PUBLIC_URL"])
+    if demo:
+        return env, settings
     demo_logins = _accounts_with_demo_passwords(settings.database_url)
     if demo_logins:
         raise ConfigError(
@@ -267,7 +274,7 @@ def serve_environment(
             + ", ".join(demo_logins)
             + "; give them new passwords (bot agent add) or remove them, or use --demo"
         )
-    return env
+    return env, settings
 
 
 def _accounts_with_demo_passwords(database_url: str) -> list[str]:
@@ -291,16 +298,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    from bot.config import PROJECT_ROOT, load_settings
     from bot.ops.launch import Stack
+    from bot.ops.rasa_servers import DEFAULT_WORKDIR
 
-    settings = load_settings({**os.environ, "BOT_ENV": "development"} if args.demo else None)
+    env, settings = serve_environment(dict(os.environ), args.demo, args.port)
     port = args.port or settings.port
-    env = serve_environment(dict(os.environ), args.demo, port)
-    settings = load_settings(env)
     workers = args.rasa_workers or settings.rasa_workers
     stack = Stack(
-        workdir=Path(args.workdir or PROJECT_ROOT / "var" / "serve"),
+        workdir=Path(args.workdir or DEFAULT_WORKDIR),
         env=env,
         rasa_ports=[port] if workers == 1 else [args.first_rasa_port + i for i in range(workers)],
         action_port=args.action_port,
@@ -327,9 +332,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             f"{stack.url}/console/); Ctrl-C stops it",
             flush=True,
         )
-        print(f"pages allowed to use the chat: {', '.join(sorted(_allowed_origins(env)))}")
+        print(f"pages allowed to use the chat: {', '.join(sorted(settings.allowed_origins))}")
         if args.demo:
-            print(_demo_guide(stack.url, env), flush=True)
+            print(_demo_guide(stack.url, settings), flush=True)
         # A process that dies is started again, as a process manager would.
         while not stopping:
             for name, process in list(stack.processes.items()):
@@ -349,12 +354,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo_guide(url: str, env: dict[str, str]) -> str:
+def _demo_guide(url: str, settings: Settings) -> str:
     """What someone who just ran `make run` can do next."""
-    from bot.config import load_settings
     from bot.security.auth import issue_token
 
-    settings = load_settings(env)
     token = issue_token(
         "cust-lv-owner",
         settings.auth_secret,
@@ -384,13 +387,6 @@ Or with curl:
   curl -s {url}/webhooks/rest/webhook -H 'Content-Type: application/json' \\
     -d '{body}'
 """
-
-
-def _allowed_origins(env: dict[str, str]) -> frozenset[str]:
-    """The bot's own origin and BOT_WIDGET_ORIGINS, as the Rasa servers will read them."""
-    from bot.config import load_settings
-
-    return load_settings(env).allowed_origins
 
 
 def _safe_url(url: str) -> str:

@@ -33,12 +33,13 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import IO
 
 import yaml
 
-from bot.config import PROJECT_ROOT, load_settings
+from bot.config import PROJECT_ROOT, Settings, load_settings
 from bot.errors import ConfigError
 from bot.ops.rasa_servers import remove_record, write_record
 from bot.security.installation import api_token
@@ -184,10 +185,15 @@ class Stack:
     def action_url(self) -> str:
         return f"http://127.0.0.1:{self.action_port}"
 
+    @cached_property
+    def settings(self) -> Settings:
+        """The settings the processes of this stack read from `env`."""
+        return load_settings(self.env)
+
     @property
     def api_token(self) -> str:
         """The HTTP API token the Rasa servers of this stack require."""
-        return api_token(load_settings(self.env))
+        return api_token(self.settings)
 
     def log_path(self, name: str) -> Path:
         return self.workdir / f"{name}.log"
@@ -246,7 +252,7 @@ class Stack:
 
     def start(self, timeout: float = STARTUP_SECONDS) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        settings = load_settings(self.env)
+        settings = self.settings
         if len(self.rasa_ports) > 1 and not settings.lock_store_url:
             raise ConfigError(
                 "several Rasa servers need a shared lock store: set BOT_LOCK_STORE_URL "

@@ -162,15 +162,7 @@ def with_a_person(session: Session, conversation_id: str) -> bool:
     The table every Rasa server shares, so all of them agree; one lookup on the
     one-open-ticket-per-conversation index.
     """
-    found = session.scalar(
-        select(HandoffTicket.id)
-        .where(
-            HandoffTicket.conversation_id == conversation_id,
-            HandoffTicket.status.in_(OPEN_STATUSES),
-        )
-        .limit(1)
-    )
-    return found is not None
+    return open_ticket_of(session, conversation_id) is not None
 
 
 def queue_position(session: Session, ticket: HandoffTicket) -> int | None:
